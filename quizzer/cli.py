@@ -1,0 +1,98 @@
+"""Command line: `quizzer study | add-deck | stats | check`. A thin layer over the core modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .deck import DeckError, load_decks
+from .library import open_library
+from .store import StoreError, default_db_path, study_day
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="quizzer", description="Learn PyTorch's sharp edges: predict what a snippet does, then see it run.")
+    parser.add_argument("--version", action="version", version=f"quizzer {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH", help=f"database file (default: $QUIZZER_DB or {default_db_path()})")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    study = sub.add_parser("study", parents=[common], help="study the cards that are due (the main job)")
+    study.add_argument("--deck", action="append", metavar="ID", help="only this deck (repeatable)")
+    study.add_argument("--new", type=int, default=20, metavar="N", help="new cards per day (default 20)")
+    study.add_argument("--limit", type=int, metavar="N", help="stop after N cards")
+    study.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where snippets run (default: $QUIZZER_DEVICE or auto)")
+
+    add = sub.add_parser("add-deck", parents=[common], help="import or update deck files")
+    add.add_argument("paths", nargs="+", metavar="PATH", help="deck files or directories of them")
+    add.add_argument("--no-check", action="store_true", help="import without running the cards first")
+
+    stats = sub.add_parser("stats", parents=[common], help="progress per deck")
+    stats.add_argument("--json", action="store_true", help="print JSON for scripts")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["study", *(argv or [])])
+    try:
+        return COMMANDS[args.command](args)
+    except (DeckError, StoreError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    with open_library(args.db) as store:
+        today = study_day()
+        due = store.due_cards(today, args.deck)
+        new = store.new_cards(args.deck, limit=max(0, args.new - store.new_cards_introduced(today)))
+        print(f"{len(due)} due, {len(new)} new today")
+        for item in [*due, *new][: args.limit]:
+            print(f"  {item.card.deck_id}/{item.card.id}: {item.card.question}")
+    return 0
+
+
+def cmd_add_deck(args: argparse.Namespace) -> int:
+    decks = load_decks([Path(p) for p in args.paths])
+    with open_library(args.db) as store:
+        reports = store.import_decks(decks)
+    for r in reports:
+        print(f"{r.deck_id}: {len(r.added)} added, {len(r.updated)} updated, {len(r.unchanged)} unchanged, {len(r.removed)} removed")
+        if r.code_changed:
+            print(f"  code changed (history kept, worth a fresh look): {', '.join(r.code_changed)}")
+        if r.removed:
+            print(f"  removed (history kept): {', '.join(r.removed)}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with open_library(args.db) as store:
+        today = study_day()
+        decks = store.deck_stats(today)
+        streak = store.streak(today)
+    if args.json:
+        print(json.dumps({"today": today.isoformat(), "streak": streak, "decks": decks}, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"quizzer · {today.isoformat()} · streak {streak} day{'s' * (streak != 1)}")
+    columns = ("deck", "cards", "new", "due_today", "learning", "mature", "reviews", "retention_30d")
+    for col in columns:
+        table.add_column(col.replace("_", " "), justify="left" if col == "deck" else "right")
+    for d in decks:
+        retention = "–" if d["retention_30d"] is None else f"{d['retention_30d']:.0%}"
+        table.add_row(d["deck"], *(str(d[c]) for c in columns[1:-1]), retention)
+    Console().print(table)
+    return 0
+
+
+COMMANDS = {"study": cmd_study, "add-deck": cmd_add_deck, "stats": cmd_stats}

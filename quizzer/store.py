@@ -1,0 +1,408 @@
+"""SQLite storage: decks, cards with their SM-2 state, and the review log. All SQL lives here.
+
+Every write runs in one `BEGIN IMMEDIATE` transaction, so a crash at any instant leaves either the
+whole review (log row and new card state) or none of it. WAL mode and a busy timeout let `stats`
+read while `study` writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+from .deck import Card, Deck
+from .scheduler import MATURE_DAYS, Sm2State, review
+
+BUSY_TIMEOUT_MS = 15_000
+
+MIGRATIONS: list[str] = [
+    # 1: decks, cards with SM-2 state, review log
+    """
+    CREATE TABLE decks (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        requires TEXT,
+        path TEXT NOT NULL,
+        origin TEXT NOT NULL DEFAULT 'user',
+        source_hash TEXT NOT NULL,
+        imported_at TEXT NOT NULL
+    );
+    CREATE TABLE cards (
+        deck_id TEXT NOT NULL REFERENCES decks(id) ON DELETE CASCADE,
+        card_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        ease REAL NOT NULL DEFAULT 2.5,
+        interval INTEGER NOT NULL DEFAULT 0,
+        repetitions INTEGER NOT NULL DEFAULT 0,
+        lapses INTEGER NOT NULL DEFAULT 0,
+        due TEXT,
+        suspended INTEGER NOT NULL DEFAULT 0,
+        removed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (deck_id, card_id)
+    );
+    CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY,
+        deck_id TEXT NOT NULL,
+        card_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        day TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        verdict TEXT NOT NULL CHECK (verdict IN ('right', 'wrong')),
+        grade INTEGER NOT NULL CHECK (grade BETWEEN 0 AND 5),
+        device TEXT,
+        torch_version TEXT,
+        seconds REAL,
+        FOREIGN KEY (deck_id, card_id) REFERENCES cards(deck_id, card_id) ON DELETE CASCADE
+    );
+    """,
+    # 2: same-day repeats (logged, not scheduled), the state before each review (for undo),
+    #    and the indexes the study queue and stats read through.
+    """
+    ALTER TABLE reviews ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE reviews ADD COLUMN prev_state TEXT;
+    ALTER TABLE cards ADD COLUMN last_day TEXT;
+    UPDATE cards SET last_day = (SELECT max(day) FROM reviews r
+                                 WHERE r.deck_id = cards.deck_id AND r.card_id = cards.card_id);
+    CREATE INDEX reviews_card ON reviews (deck_id, card_id);
+    CREATE INDEX reviews_day ON reviews (day);
+    CREATE INDEX cards_due ON cards (due) WHERE suspended = 0 AND removed = 0;
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("QUIZZER_DB")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("quizzer", appauthor=False)) / "quizzer.db"
+
+
+def day_start_hour() -> int:
+    """Hour at which a study day begins (QUIZZER_DAY_STARTS_AT, default 0 = local midnight)."""
+    try:
+        hour = int(os.environ.get("QUIZZER_DAY_STARTS_AT", "0"))
+    except ValueError:
+        return 0
+    return hour if 0 <= hour <= 23 else 0
+
+
+def study_day(now: datetime | None = None, start_hour: int | None = None) -> date:
+    """The study day `now` falls in: local time, rolling over at `start_hour`."""
+    now = (now or datetime.now()).astimezone()
+    hour = day_start_hour() if start_hour is None else start_hour
+    return (now - timedelta(hours=hour)).date()
+
+
+@dataclass(frozen=True)
+class CardState:
+    card: Card
+    deck_title: str
+    state: Sm2State
+    due: date | None
+    suspended: bool
+    last_day: date | None
+
+    @property
+    def is_new(self) -> bool:
+        return self.due is None
+
+
+@dataclass(frozen=True)
+class Review:
+    id: int
+    deck_id: str
+    card_id: str
+    day: date
+    grade: int
+    verdict: str
+    scheduled: bool
+    state: Sm2State
+    due: date | None
+
+
+@dataclass
+class DeckImport:
+    deck_id: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    code_changed: list[str] = field(default_factory=list)
+
+
+class StoreError(Exception):
+    pass
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                  check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if str(path) != ":memory:":
+            self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- schema -------------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self, target: int = SCHEMA_VERSION) -> None:
+        current = self.version
+        if current > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer quizzer (schema {current} > {SCHEMA_VERSION}); upgrade quizzer")
+        for version in range(current + 1, target + 1):
+            with self.transaction() as db:
+                for statement in _statements(MIGRATIONS[version - 1]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version}")
+
+    # -- decks --------------------------------------------------------------------------------
+    def import_decks(self, decks: list[Deck], *, origin: str = "user", now: datetime | None = None) -> list[DeckImport]:
+        """Add or update decks all-or-nothing, keeping the progress of every card whose id is kept."""
+        stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        reports = []
+        with self.transaction() as db:
+            for deck in decks:
+                report = DeckImport(deck.id)
+                db.execute(
+                    """INSERT INTO decks (id, title, description, requires, path, origin, source_hash, imported_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description,
+                         requires = excluded.requires, path = excluded.path, origin = excluded.origin,
+                         source_hash = excluded.source_hash, imported_at = excluded.imported_at""",
+                    (deck.id, deck.title, deck.description, deck.requires, deck.path, origin, deck.source_hash, stamp))
+                existing = {r["card_id"]: r for r in db.execute(
+                    "SELECT card_id, content_hash, code_hash, removed FROM cards WHERE deck_id = ?", (deck.id,))}
+                for position, card in enumerate(deck.cards):
+                    data = json.dumps(card.to_dict(), ensure_ascii=False)
+                    old = existing.pop(card.id, None)
+                    if old is None:
+                        db.execute(
+                            """INSERT INTO cards (deck_id, card_id, position, kind, data, content_hash, code_hash)
+                               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                            (deck.id, card.id, position, card.kind, data, card.content_hash, card.code_hash))
+                        report.added.append(card.id)
+                        continue
+                    db.execute(
+                        """UPDATE cards SET position = ?, kind = ?, data = ?, content_hash = ?, code_hash = ?, removed = 0
+                           WHERE deck_id = ? AND card_id = ?""",
+                        (position, card.kind, data, card.content_hash, card.code_hash, deck.id, card.id))
+                    if old["content_hash"] == card.content_hash and not old["removed"]:
+                        report.unchanged.append(card.id)
+                    else:
+                        report.updated.append(card.id)
+                        if old["code_hash"] != card.code_hash:
+                            report.code_changed.append(card.id)
+                for card_id, old in existing.items():
+                    if not old["removed"]:
+                        db.execute("UPDATE cards SET removed = 1 WHERE deck_id = ? AND card_id = ?", (deck.id, card_id))
+                        report.removed.append(card_id)
+                reports.append(report)
+        return reports
+
+    def deck_hashes(self) -> dict[str, tuple[str, str]]:
+        """deck id -> (source hash, origin), to tell whether a bundled file needs re-importing."""
+        return {r["id"]: (r["source_hash"], r["origin"]) for r in self.db.execute("SELECT id, source_hash, origin FROM decks")}
+
+    def deck_titles(self) -> dict[str, str]:
+        return {r["id"]: r["title"] for r in self.db.execute("SELECT id, title FROM decks ORDER BY id")}
+
+    # -- cards --------------------------------------------------------------------------------
+    _CARD_SELECT = """SELECT c.*, d.title AS deck_title FROM cards c JOIN decks d ON d.id = c.deck_id"""
+
+    def card_state(self, deck_id: str, card_id: str) -> CardState:
+        row = self.db.execute(self._CARD_SELECT + " WHERE c.deck_id = ? AND c.card_id = ?", (deck_id, card_id)).fetchone()
+        if row is None:
+            raise StoreError(f"no card {deck_id}/{card_id}")
+        return _card_state(row)
+
+    def due_cards(self, today: date, deck_ids: list[str] | None = None, limit: int | None = None) -> list[CardState]:
+        """Reviews due on or before `today`, most overdue first."""
+        where, args = _deck_filter(deck_ids)
+        sql = (self._CARD_SELECT + " WHERE c.due IS NOT NULL AND c.due <= ? AND c.suspended = 0 AND c.removed = 0"
+               + where + " ORDER BY c.due, c.deck_id, c.position")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_card_state(r) for r in self.db.execute(sql, (today.isoformat(), *args))]
+
+    def new_cards(self, deck_ids: list[str] | None = None, limit: int | None = None) -> list[CardState]:
+        """Never-reviewed cards, in deck order, interleaving decks so a session is varied."""
+        where, args = _deck_filter(deck_ids)
+        sql = (self._CARD_SELECT + " WHERE c.due IS NULL AND c.suspended = 0 AND c.removed = 0" + where
+               + " ORDER BY c.position, c.deck_id")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_card_state(r) for r in self.db.execute(sql, args)]
+
+    def new_cards_introduced(self, today: date) -> int:
+        """How many cards had their first-ever review today (counts against the daily new limit)."""
+        return self.db.execute(
+            """SELECT count(*) FROM (SELECT deck_id, card_id, min(day) AS first FROM reviews
+               GROUP BY deck_id, card_id) WHERE first = ?""", (today.isoformat(),)).fetchone()[0]
+
+    def next_due_date(self, deck_ids: list[str] | None = None) -> date | None:
+        where, args = _deck_filter(deck_ids)
+        row = self.db.execute(
+            "SELECT min(due) FROM cards c WHERE due IS NOT NULL AND suspended = 0 AND removed = 0" + where, args).fetchone()
+        return date.fromisoformat(row[0]) if row[0] else None
+
+    def set_suspended(self, deck_id: str, card_id: str, suspended: bool = True) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE cards SET suspended = ? WHERE deck_id = ? AND card_id = ?", (int(suspended), deck_id, card_id))
+
+    # -- reviews ------------------------------------------------------------------------------
+    def record_review(self, deck_id: str, card_id: str, *, grade: int, correct: bool, answer: str,
+                      seconds: float | None = None, device: str | None = None, torch_version: str | None = None,
+                      now: datetime | None = None) -> Review:
+        """Log one answer and, if it is the card's first grade of the study day, move its schedule."""
+        now = now or datetime.now(timezone.utc)
+        day = study_day(now)
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM cards WHERE deck_id = ? AND card_id = ?", (deck_id, card_id)).fetchone()
+            if row is None:
+                raise StoreError(f"no card {deck_id}/{card_id}")
+            before = _state(row)
+            scheduled = row["last_day"] != day.isoformat()
+            prev = {"ease": before.ease, "interval": before.interval, "repetitions": before.repetitions,
+                    "lapses": before.lapses, "due": row["due"], "last_day": row["last_day"]}
+            after, due = before, (date.fromisoformat(row["due"]) if row["due"] else None)
+            if scheduled:
+                after = review(before, grade)
+                due = day + timedelta(days=after.interval)
+            cur = db.execute(
+                """INSERT INTO reviews (deck_id, card_id, at, day, answer, verdict, grade, device, torch_version,
+                                        seconds, scheduled, prev_state)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (deck_id, card_id, now.astimezone(timezone.utc).isoformat(timespec="milliseconds"), day.isoformat(),
+                 answer, "right" if correct else "wrong", grade, device, torch_version, seconds, int(scheduled),
+                 json.dumps(prev)))
+            db.execute(
+                """UPDATE cards SET ease = ?, interval = ?, repetitions = ?, lapses = ?, due = ?, last_day = ?
+                   WHERE deck_id = ? AND card_id = ?""",
+                (after.ease, after.interval, after.repetitions, after.lapses, due.isoformat() if due else None,
+                 day.isoformat(), deck_id, card_id))
+        return Review(cur.lastrowid, deck_id, card_id, day, grade, "right" if correct else "wrong", scheduled, after, due)
+
+    def undo_last_review(self) -> tuple[str, str] | None:
+        """Remove the newest review and put its card back as it was; returns the card's key."""
+        with self.transaction() as db:
+            row = db.execute("SELECT id, deck_id, card_id, prev_state FROM reviews ORDER BY id DESC LIMIT 1").fetchone()
+            if row is None or row["prev_state"] is None:
+                return None
+            prev = json.loads(row["prev_state"])
+            db.execute(
+                """UPDATE cards SET ease = ?, interval = ?, repetitions = ?, lapses = ?, due = ?, last_day = ?
+                   WHERE deck_id = ? AND card_id = ?""",
+                (prev["ease"], prev["interval"], prev["repetitions"], prev["lapses"], prev["due"], prev["last_day"],
+                 row["deck_id"], row["card_id"]))
+            db.execute("DELETE FROM reviews WHERE id = ?", (row["id"],))
+        return (row["deck_id"], row["card_id"])
+
+    def reviews(self, deck_id: str | None = None, card_id: str | None = None) -> list[sqlite3.Row]:
+        sql, args = "SELECT * FROM reviews WHERE 1=1", []
+        if deck_id:
+            sql += " AND deck_id = ?"
+            args.append(deck_id)
+        if card_id:
+            sql += " AND card_id = ?"
+            args.append(card_id)
+        return list(self.db.execute(sql + " ORDER BY id", args))
+
+    # -- stats --------------------------------------------------------------------------------
+    def deck_stats(self, today: date) -> list[dict]:
+        since = (today - timedelta(days=29)).isoformat()
+        rows = self.db.execute(
+            f"""SELECT d.id, d.title,
+                  count(c.card_id) AS cards,
+                  sum(c.due IS NULL) AS new,
+                  sum(c.due IS NOT NULL AND c.due <= :today AND c.suspended = 0) AS due_today,
+                  sum(c.due IS NOT NULL AND c.interval < {MATURE_DAYS}) AS learning,
+                  sum(c.interval >= {MATURE_DAYS}) AS mature,
+                  sum(c.suspended) AS suspended,
+                  (SELECT count(*) FROM reviews r WHERE r.deck_id = d.id) AS reviews,
+                  (SELECT count(*) FROM reviews r WHERE r.deck_id = d.id AND r.scheduled AND r.day >= :since) AS recent,
+                  (SELECT count(*) FROM reviews r WHERE r.deck_id = d.id AND r.scheduled AND r.day >= :since
+                                                   AND r.verdict = 'right') AS recent_right
+                FROM decks d LEFT JOIN cards c ON c.deck_id = d.id AND c.removed = 0
+                GROUP BY d.id ORDER BY d.id""", {"today": today.isoformat(), "since": since}).fetchall()
+        out = []
+        for r in rows:
+            item = {k: r[k] or 0 for k in ("cards", "new", "due_today", "learning", "mature", "suspended", "reviews")}
+            item = {"deck": r["id"], "title": r["title"], **item,
+                    "retention_30d": round(r["recent_right"] / r["recent"], 4) if r["recent"] else None}
+            out.append(item)
+        return out
+
+    def streak(self, today: date) -> int:
+        """Consecutive study days with a review, ending today (or yesterday, if today is still open)."""
+        days = {date.fromisoformat(r[0]) for r in self.db.execute(
+            "SELECT DISTINCT day FROM reviews WHERE day >= ?", ((today - timedelta(days=3660)).isoformat(),))}
+        cursor = today if today in days else today - timedelta(days=1)
+        count = 0
+        while cursor in days:
+            count += 1
+            cursor -= timedelta(days=1)
+        return count
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _deck_filter(deck_ids: list[str] | None) -> tuple[str, list[str]]:
+    if not deck_ids:
+        return "", []
+    return f" AND c.deck_id IN ({', '.join('?' * len(deck_ids))})", list(deck_ids)
+
+
+def _state(row: sqlite3.Row) -> Sm2State:
+    return Sm2State(ease=row["ease"], interval=row["interval"], repetitions=row["repetitions"], lapses=row["lapses"])
+
+
+def _card_state(row: sqlite3.Row) -> CardState:
+    card = Card.from_dict(row["deck_id"], json.loads(row["data"]))
+    return CardState(
+        card=card, deck_title=row["deck_title"], state=_state(row),
+        due=date.fromisoformat(row["due"]) if row["due"] else None, suspended=bool(row["suspended"]),
+        last_day=date.fromisoformat(row["last_day"]) if row["last_day"] else None)
