@@ -10,6 +10,8 @@ from pathlib import Path
 from . import __version__
 from .deck import DeckError, load_decks
 from .library import open_library
+from .check import check_cards
+from .runner import Runner, WorkerFailed
 from .store import StoreError, default_db_path, study_day
 
 
@@ -30,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("paths", nargs="+", metavar="PATH", help="deck files or directories of them")
     add.add_argument("--no-check", action="store_true", help="import without running the cards first")
 
+    check = sub.add_parser("check", parents=[common], help="run every card and report broken ones")
+    check.add_argument("targets", nargs="*", metavar="PATH|DECK", help="deck files, directories or deck ids (default: the bundled decks)")
+    check.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps", "all"),
+                       help="where to run: one device, or 'all' for the CPU and the accelerator side by side")
+    check.add_argument("--json", action="store_true", help="print JSON for scripts")
+
     stats = sub.add_parser("stats", parents=[common], help="progress per deck")
     stats.add_argument("--json", action="store_true", help="print JSON for scripts")
     return parser
@@ -42,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["study", *(argv or [])])
     try:
         return COMMANDS[args.command](args)
-    except (DeckError, StoreError) as exc:
+    except (DeckError, StoreError, WorkerFailed) as exc:
         print(exc, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -62,6 +70,17 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 def cmd_add_deck(args: argparse.Namespace) -> int:
     decks = load_decks([Path(p) for p in args.paths])
+    if not args.no_check:
+        cards = [c for d in decks for c in d.cards]
+        with Runner() as runner:
+            bad = [r for r in check_cards(cards, {runner.wait_ready().device: runner}) if not r.ok]
+        if bad:
+            paths = {d.id: d.path for d in decks}
+            for r in bad:
+                for flag in r.flags:
+                    print(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}", file=sys.stderr)
+            print(f"nothing imported: fix the {len(bad)} card(s) above, or pass --no-check", file=sys.stderr)
+            return 1
     with open_library(args.db) as store:
         reports = store.import_decks(decks)
     for r in reports:
@@ -71,6 +90,69 @@ def cmd_add_deck(args: argparse.Namespace) -> int:
         if r.removed:
             print(f"  removed (history kept): {', '.join(r.removed)}")
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    decks = _resolve_targets(args)
+    runners = _runners(args.device)
+    try:
+        labels = {name: r.wait_ready().device_label for name, r in runners.items()}
+        cards = [c for d in decks for c in d.cards]
+        paths = {d.id: d.path for d in decks}
+
+        def progress(report):
+            if args.json:
+                return
+            mark = "ok  " if report.ok else "FAIL"
+            outcomes = "  ".join(f"[{d}] {o.describe().splitlines()[0][:70]}" for d, o in report.outcomes.items())
+            print(f"{mark} {report.card.deck_id}/{report.card.id}  {outcomes or '(recall: not run)'}")
+            for flag in report.flags:
+                print(f"     {paths[report.card.deck_id]}:{report.card.line}: {flag}")
+
+        reports = check_cards(cards, runners, progress)
+    finally:
+        for r in runners.values():
+            r.close()
+    failed = [r for r in reports if not r.ok]
+    if args.json:
+        print(json.dumps({"devices": labels, "cards": [r.to_json() for r in reports], "failed": len(failed)}, indent=2))
+    else:
+        ran = sum(1 for r in reports if r.outcomes)
+        print(f"\n{len(reports)} cards ({ran} run on {', '.join(labels.values())}): {len(reports) - len(failed)} ok, {len(failed)} flagged")
+    return 1 if failed else 0
+
+
+def _runners(device: str) -> dict[str, Runner]:
+    if device != "all":
+        runner = Runner(device)
+        return {runner.wait_ready().device: runner}
+    runners = {"cpu": Runner("cpu")}
+    accelerator = Runner("auto")
+    info = accelerator.wait_ready()
+    if info.device == "cpu":
+        accelerator.close()
+        print("no accelerator found: checking on the CPU only", file=sys.stderr)
+    else:
+        runners[info.device] = accelerator
+    return runners
+
+
+def _resolve_targets(args: argparse.Namespace) -> list:
+    from .deck import bundled_deck_dir
+
+    if not args.targets:
+        return load_decks([bundled_deck_dir()])
+    paths = [t for t in args.targets if Path(t).exists()]
+    ids = [t for t in args.targets if not Path(t).exists()]
+    decks = load_decks(paths) if paths else []
+    if ids:
+        with open_library(args.db) as store:
+            known = set(store.deck_titles())
+            missing = [i for i in ids if i not in known]
+            if missing:
+                raise StoreError(f"no deck file or deck id {', '.join(map(repr, missing))}; give a path or one of: {', '.join(sorted(known))}")
+            decks += store.decks(ids)
+    return decks
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -95,4 +177,4 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"study": cmd_study, "add-deck": cmd_add_deck, "stats": cmd_stats}
+COMMANDS = {"study": cmd_study, "add-deck": cmd_add_deck, "stats": cmd_stats, "check": cmd_check}

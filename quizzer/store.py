@@ -245,6 +245,18 @@ class Store:
         """deck id -> (source hash, origin), to tell whether a bundled file needs re-importing."""
         return {r["id"]: (r["source_hash"], r["origin"]) for r in self.db.execute("SELECT id, source_hash, origin FROM decks")}
 
+    def decks(self, deck_ids: list[str]) -> list[Deck]:
+        """Decks as stored (current cards only), e.g. to check them by id."""
+        out = []
+        for deck_id in deck_ids:
+            d = self.db.execute("SELECT * FROM decks WHERE id = ?", (deck_id,)).fetchone()
+            if d is None:
+                continue
+            cards = tuple(Card.from_dict(deck_id, json.loads(r["data"])) for r in self.db.execute(
+                "SELECT data FROM cards WHERE deck_id = ? AND removed = 0 ORDER BY position", (deck_id,)))
+            out.append(Deck(d["id"], d["title"], d["description"], cards, d["requires"], d["path"], d["source_hash"]))
+        return out
+
     def deck_titles(self) -> dict[str, str]:
         return {r["id"]: r["title"] for r in self.db.execute("SELECT id, title FROM decks ORDER BY id")}
 

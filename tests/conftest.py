@@ -42,3 +42,21 @@ def write_deck(tmp_path: Path):
 def store(tmp_path: Path):
     with Store(tmp_path / "test.db") as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def runner():
+    """One real CPU worker for the whole session: starting one costs a torch import."""
+    from quizzer.runner import Runner
+
+    with Runner("cpu") as r:
+        r.wait_ready()
+        yield r
+
+
+def make_card(code: str, ask: str | None = None, kind: str = "value", **kw):
+    from quizzer.deck import Card
+
+    import hashlib
+    card_id = "c-" + hashlib.sha1(f"{code}|{ask}|{kind}|{kw}".encode()).hexdigest()[:10]
+    return Card(deck_id=kw.pop("deck_id", "t"), id=card_id, kind=kind, question="q", code=code, ask=ask, **kw)
