@@ -58,13 +58,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
+    from .session import StudySession
+
     with open_library(args.db) as store:
-        today = study_day()
-        due = store.due_cards(today, args.deck)
-        new = store.new_cards(args.deck, limit=max(0, args.new - store.new_cards_introduced(today)))
-        print(f"{len(due)} due, {len(new)} new today")
-        for item in [*due, *new][: args.limit]:
-            print(f"  {item.card.deck_id}/{item.card.id}: {item.card.question}")
+        unknown = [d for d in args.deck or [] if d not in store.deck_titles()]
+        if unknown:
+            raise StoreError(f"no deck {', '.join(map(repr, unknown))}; known decks: {', '.join(store.deck_titles())}")
+        session = StudySession(store, args.deck, new_limit=args.new, limit=args.limit)
+        if not sys.stdout.isatty():  # scripts and pipes get the queue as text, not a TUI
+            counts = session.counts()
+            print(f"{counts['review']} due, {counts['new']} new today")
+            for item in session.queue:
+                print(f"  {item.state.card.deck_id}/{item.state.card.id}: {item.state.card.question}")
+            return 0
+        from .tui.app import QuizzerApp
+
+        QuizzerApp(store, session, device=args.device).run()
     return 0
 
 

@@ -391,11 +391,31 @@ def _show(v: Any) -> str:
     return repr(v)
 
 
+def describe_truth(kind: str, outcome: Outcome) -> str:
+    """What really happened, in the terms the card asks about: 'it gave shape (5, 3)', 'it raised ...'."""
+    if outcome.raised:
+        return outcome.describe()
+    v = outcome.value
+    if v is None:
+        return "it ran without raising"
+    try:
+        if kind == "shape":
+            return "it gave shape " + describe_answer("shape", truth_shape(outcome))
+        if kind == "dtype":
+            return "it gave dtype " + (v.get("dtype") or "")
+        if kind == "bool":
+            return "it gave " + ("True" if truth_bool(outcome) else "False")
+    except NotAskable:
+        pass
+    text = " ".join(str(v.get("repr", "")).split())
+    return "it gave " + (text if len(text) <= 240 else text[:240] + "…")
+
+
 def grade(card: Card, text: str, outcome: Outcome) -> Verdict:
     """Right or wrong, decided by the run; or why it cannot be graded."""
     if not outcome.ran:
         return Verdict("unrun", truth=f"the run failed: {outcome.describe()} — this card is not held against you")
-    truth = outcome.describe()
+    truth = describe_truth(card.kind, outcome)
     try:
         answer = parse_answer(card.kind, text, card.choices)
     except Unparsed as hint:
@@ -408,7 +428,7 @@ def grade(card: Card, text: str, outcome: Outcome) -> Verdict:
         if card.kind == "choice":
             right = right_choice(card, outcome)
             ok = answer == right
-            truth = f"the answer is {right + 1}. {card.choices[right]} — {truth}"
+            truth = f"{truth} — the answer is {right + 1}. {card.choices[right]}"
         else:
             ok = matches(card.kind, answer, outcome)
     except NotAskable as exc:

@@ -148,7 +148,7 @@ def test_choice_right_option_comes_from_the_outcome():
     assert right_choice(c, tensor([[0] * 3] * 2, [2, 3])) == 0
     assert right_choice(c, raised()) == 2
     assert grade(c, "c", raised()).correct and not grade(c, "1", raised()).correct
-    assert grade(c, "1", tensor([[0] * 3] * 2, [2, 3])).truth.startswith("the answer is 1. (2, 3)")
+    assert grade(c, "1", tensor([[0] * 3] * 2, [2, 3])).truth.endswith("the answer is 1. (2, 3)")
     assert option_matches("torch.int64", tensor([1], [1], "torch.int64"))
     assert option_matches("no error", plain(None)) and not option_matches("no error", raised())
 

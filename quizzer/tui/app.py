@@ -1,0 +1,95 @@
+"""The study app: opens the session, warms the worker in the background, moves between screens."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from ..runner import Runner, WorkerFailed
+from ..session import StudySession
+from ..store import Store
+from .badge import DeviceBadge
+from .study import StudyScreen
+from .summary import NothingDueScreen, SummaryScreen
+
+
+def guess_device(choice: str) -> str:
+    """The device the worker will most likely pick, for the badge until it says (no torch here)."""
+    if choice != "auto":
+        return choice
+    if os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl"):
+        return "cuda"
+    return "mps" if sys.platform == "darwin" else "cpu"
+
+
+class QuizzerApp(App[None]):
+    CSS_PATH = "quizzer.tcss"
+    TITLE = "quizzer"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(self, store: Store, session: StudySession, runner: Runner | None = None,
+                 device: str | None = None, own_runner: bool = True) -> None:
+        super().__init__()
+        self.store = store
+        self.session = session
+        self.runner = runner or Runner(device)
+        self.own_runner = own_runner and runner is None
+        self.device_choice = guess_device(self.runner.device_choice)
+        self.badge = (f"warming up {self.device_choice}", "warming")
+
+    def on_mount(self) -> None:
+        self.warm_up()
+        self.open_session()
+
+    def open_session(self) -> None:
+        if self.session.current is None:
+            today = self.session.today
+            new_left = len(self.store.new_cards(self.session.deck_ids, limit=1000))
+            self.push_screen(NothingDueScreen(self.store.next_due_date(self.session.deck_ids), today, new_left),
+                             self._nothing_due_choice)
+        else:
+            self.push_screen(StudyScreen(self.session))
+
+    def _nothing_due_choice(self, choice: str | None) -> None:
+        if choice == "new":
+            self.session.load(extra_new=10)
+        elif choice == "ahead":
+            self.session.load(ahead_days=7)
+        if self.session.current is None:
+            self.notify("Still nothing to study: no cards left for that.", severity="warning")
+        self.open_session()
+
+    def session_finished(self) -> None:
+        self.switch_screen(SummaryScreen(self.session.summary(), self.session.today))
+
+    @work(thread=True, exclusive=True, group="warm-up")
+    def warm_up(self) -> None:
+        """Start torch in the worker while the first card is already on screen."""
+        try:
+            info = self.runner.wait_ready()
+        except WorkerFailed as exc:
+            self.call_from_thread(self._badge, f"no worker: {exc}", "failed")
+            return
+        self.call_from_thread(self._badge, info.device_label, "ready")
+
+    def _badge(self, label: str, state: str) -> None:
+        self.badge = (label, state)
+        for screen in self.screen_stack:
+            for badge in screen.query(DeviceBadge):
+                badge.label, badge.state = label, state
+
+    def action_stats(self) -> None:
+        try:
+            from .stats import StatsScreen
+        except ImportError:
+            self.notify("The stats screen is not available yet.", severity="warning")
+            return
+        self.push_screen(StatsScreen(self.store))
+
+    def on_unmount(self) -> None:
+        if self.own_runner:
+            self.runner.close()

@@ -1,0 +1,77 @@
+"""End-of-session summary, and the screen for when nothing is due."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ..session import SessionSummary
+
+
+def when(day: date | None, today: date) -> str:
+    if day is None:
+        return "no cards scheduled"
+    delta = (day - today).days
+    if delta <= 0:
+        return f"{day.isoformat()} (today)"
+    return f"{day.isoformat()} (in {delta} day{'s' * (delta != 1)})"
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+class SummaryScreen(Screen[None]):
+    BINDINGS = [Binding("q,enter,escape", "app.quit", "Quit"), Binding("ctrl+t", "app.stats", "Stats")]
+
+    def __init__(self, summary: SessionSummary, today: date) -> None:
+        super().__init__()
+        self.summary, self.today = summary, today
+
+    def compose(self) -> ComposeResult:
+        s = self.summary
+        accuracy = "–" if s.accuracy is None else f"{s.accuracy:.0%} ({s.right} of {s.reviewed} right)"
+        text = Text.assemble(
+            ("Session complete\n\n", "bold"),
+            ("cards reviewed  ", "dim"), str(s.reviewed), "\n",
+            ("accuracy        ", "dim"), accuracy, "\n",
+            ("time spent      ", "dim"), duration(s.seconds), "\n",
+            ("next due        ", "dim"), when(s.next_due, self.today), "\n",
+            ("streak          ", "dim"), f"{s.streak} day{'s' * (s.streak != 1)}",
+        )
+        with Vertical(id="summary-box"):
+            yield Static(text, id="summary")
+        yield Footer()
+
+
+class NothingDueScreen(Screen[str]):
+    """Nothing is due: say when the next card is, offer new cards or studying ahead."""
+
+    BINDINGS = [
+        Binding("n", "dismiss('new')", "Learn 10 new cards"),
+        Binding("a", "dismiss('ahead')", "Study ahead (7 days)"),
+        Binding("q,escape", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, next_due: date | None, today: date, new_available: int) -> None:
+        super().__init__()
+        self.next_due, self.today, self.new_available = next_due, today, new_available
+
+    def compose(self) -> ComposeResult:
+        text = Text.assemble(
+            ("Nothing is due right now.\n\n", "bold"),
+            ("next card due  ", "dim"), when(self.next_due, self.today), "\n",
+            ("new cards left ", "dim"), str(self.new_available), "\n\n",
+            "Press ", ("n", "bold"), " to learn new cards beyond today's limit, ",
+            ("a", "bold"), " to review cards due in the next week, or ", ("q", "bold"), " to come back later.",
+        )
+        with Vertical(id="summary-box"):
+            yield Static(text, id="nothing-due")
+        yield Footer()
