@@ -7,9 +7,9 @@ the time the learner presses Enter the outcome is usually waiting and grading is
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -148,9 +148,11 @@ class StudyScreen(Screen[None]):
         code = self.query_one("#code", Static)
         code.display = bool(card.code.strip())
         if code.display:
-            dark = getattr(self.app.current_theme, "dark", True)
-            code.update(Syntax(card.code.rstrip("\n"), "python", line_numbers=True, word_wrap=True,
-                               theme="monokai" if dark else "default", background_color="default"))
+            if "rich.syntax" in sys.modules:
+                self._highlight(card)
+            else:  # first card: paint plain code now, highlight right after (pygments costs ~100 ms)
+                code.update(Text(card.code.rstrip("\n")))
+                self.call_after_refresh(self._highlight, card)
         self._show_answer_control()
         for widget_id in ("#hint", "#verdict", "#explain"):
             self.query_one(widget_id, Static).update("")
@@ -159,6 +161,16 @@ class StudyScreen(Screen[None]):
         self.query_one("#body", VerticalScroll).scroll_home(animate=False)
         self.shown_at = time.monotonic()
         self.set_phase("question")
+
+    def _highlight(self, card) -> None:
+        from rich.syntax import Syntax
+
+        if card is not self.card:
+            return
+        dark = getattr(self.app.current_theme, "dark", True)
+        self.query_one("#code", Static).update(
+            Syntax(card.code.rstrip("\n"), "python", line_numbers=True, word_wrap=True,
+                   theme="monokai" if dark else "default", background_color="default"))
 
     def _show_answer_control(self) -> None:
         card = self.card

@@ -1,0 +1,32 @@
+"""A canned runner for snapshot tests: the look must not depend on timings or on the machine."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+from quizzer.runner import Outcome, WorkerInfo
+
+
+class CannedRunner:
+    device_choice = "cpu"
+
+    def __init__(self, outcomes: dict[str, Outcome]):
+        self.outcomes = outcomes
+        self.info = WorkerInfo(device="cpu", device_label="cpu", device_name="cpu", torch_version="2.13.0")
+        self.ready = threading.Event()
+        self.ready.set()
+
+    def wait_ready(self, timeout: float = 0) -> WorkerInfo:
+        return self.info
+
+    def submit(self, card, *, fresh: bool = False) -> Future:
+        future: Future = Future()
+        future.set_result(self.outcomes[card.id])
+        return future
+
+    def run(self, card, *, fresh: bool = False) -> Outcome:
+        return self.outcomes[card.id]
+
+    def close(self) -> None:
+        pass
