@@ -10,7 +10,6 @@ from pathlib import Path
 from . import __version__
 from .deck import DeckError, load_decks
 from .library import open_library
-from .check import check_cards
 from .runner import Runner, WorkerFailed
 from .store import StoreError, default_db_path, study_day
 
@@ -78,6 +77,8 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 def cmd_add_deck(args: argparse.Namespace) -> int:
+    from .check import check_cards
+
     decks = load_decks([Path(p) for p in args.paths])
     if not args.no_check:
         cards = [c for d in decks for c in d.cards]
@@ -102,6 +103,8 @@ def cmd_add_deck(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_cards
+
     decks = _resolve_targets(args)
     runners = _runners(args.device)
     try:

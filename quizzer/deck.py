@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from typing import TYPE_CHECKING
 
-try:  # libyaml is ~10x faster; fall back to the pure-Python loader where it is missing.
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+if TYPE_CHECKING:
+    import yaml
 
 KINDS = ("shape", "raises", "value", "dtype", "bool", "choice", "recall")
 EXECUTABLE_KINDS = tuple(k for k in KINDS if k != "recall")
@@ -36,7 +34,20 @@ CARD_FIELDS = {
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "seq", "map")
 }
-_SCALARS = yaml.constructor.SafeConstructor()
+
+
+def _load_yaml() -> None:
+    """Import PyYAML on first parse: `quizzer study` usually parses nothing and starts faster."""
+    global yaml, _Loader, _SCALARS
+    if "_SCALARS" in globals():
+        return
+    import yaml
+
+    try:  # libyaml is ~10x faster; fall back to the pure-Python loader where it is missing.
+        from yaml import CSafeLoader as _Loader
+    except ImportError:  # pragma: no cover - depends on how PyYAML was built
+        from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    _SCALARS = yaml.constructor.SafeConstructor()
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,7 @@ def load_decks(paths: list[str | Path]) -> list[Deck]:
 
 
 def parse_deck(raw: bytes, name: str = "<deck>") -> Deck:
+    _load_yaml()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -42,8 +42,10 @@ class QuizzerApp(App[None]):
         self.badge = (f"warming up {self.device_choice}", "warming")
 
     def on_mount(self) -> None:
-        self.warm_up()
         self.open_session()
+        # Start torch in the worker once the first card is painted: on a 2-core machine the
+        # import would otherwise compete with the first frame for the CPU.
+        self.call_after_refresh(self.warm_up)
 
     def open_session(self) -> None:
         if self.session.current is None:

@@ -129,12 +129,7 @@ class StudyScreen(Screen[None]):
         card = self.card
         self.verdict = self.outcome = None
         self.answer_text = ""
-        runner = self.app.runner
-        if card.executable:
-            runner.submit(card)  # precompute while the learner reads
-        upcoming = self.session.upcoming
-        if upcoming and upcoming.state.card.executable:
-            runner.submit(upcoming.state.card)
+        self.call_after_refresh(self._precompute)
 
         counts = self.session.counts()
         self.query_one("#deck-title", Static).update(Text(self.item.state.deck_title, style="bold"))
@@ -161,6 +156,12 @@ class StudyScreen(Screen[None]):
         self.query_one("#body", VerticalScroll).scroll_home(animate=False)
         self.shown_at = time.monotonic()
         self.set_phase("question")
+
+    def _precompute(self) -> None:
+        """Run this card and the next while the learner reads, so Enter finds the outcome waiting."""
+        for item in (self.session.current, self.session.upcoming):
+            if item is not None and item.state.card.executable:
+                self.app.runner.submit(item.state.card)
 
     def _highlight(self, card) -> None:
         from rich.syntax import Syntax
