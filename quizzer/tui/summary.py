@@ -29,7 +29,7 @@ def duration(seconds: float) -> str:
 
 
 class SummaryScreen(Screen[None]):
-    BINDINGS = [Binding("q,enter,escape", "app.quit", "Quit"), Binding("ctrl+t", "app.stats", "Stats")]
+    BINDINGS = [Binding("q,enter,escape", "app.quit", "Quit", show=False), Binding("ctrl+t", "app.stats", "Stats")]
 
     def __init__(self, summary: SessionSummary, today: date) -> None:
         super().__init__()
@@ -57,7 +57,7 @@ class NothingDueScreen(Screen[str]):
     BINDINGS = [
         Binding("n", "dismiss('new')", "Learn 10 new cards"),
         Binding("a", "dismiss('ahead')", "Study ahead (7 days)"),
-        Binding("q,escape", "app.quit", "Quit"),
+        Binding("q,escape", "app.quit", "Quit", show=False),
     ]
 
     def __init__(self, next_due: date | None, today: date, new_available: int) -> None:

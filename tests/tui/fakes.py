@@ -22,11 +22,11 @@ class CannedRunner:
 
     def submit(self, card, *, fresh: bool = False) -> Future:
         future: Future = Future()
-        future.set_result(self.outcomes[card.id])
+        future.set_result(self.run(card))
         return future
 
     def run(self, card, *, fresh: bool = False) -> Outcome:
-        return self.outcomes[card.id]
+        return self.outcomes.get(card.id, Outcome("value", value=None, device="cpu"))
 
     def close(self) -> None:
         pass

@@ -32,6 +32,9 @@ def app(tmp_path):
 
 
 async def settle(pilot):
+    """Let the badge turn ready and the deferred code highlighting land before the picture."""
+    await pilot.pause(0.1)
+    await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.1)
 
 
