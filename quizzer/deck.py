@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ KINDS = ("shape", "raises", "value", "dtype", "bool", "choice", "recall")
 EXECUTABLE_KINDS = tuple(k for k in KINDS if k != "recall")
 MAX_FILE_BYTES = 1 << 20
 MAX_STRING = 10_000
+MAX_DEPTH = 32  # nesting of lists and mappings; libyaml's composer recurses in C and segfaults on ~30,000
 MAX_TIMEOUT = 60.0
 DEFAULT_TIMEOUT = 5.0
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -134,7 +136,14 @@ class DeckProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        return _visible(f"{self.path}:{self.line}: {self.message}")
+
+
+def _visible(text: str) -> str:
+    """Escape newlines, bidi overrides and zero-width characters: one problem stays one honest line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class DeckError(Exception):
@@ -155,13 +164,20 @@ def load_deck(path: str | Path) -> Deck:
     path = Path(path)
     name = str(path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or /dev/zero would block or never end
+            raise DeckError([DeckProblem(name, 0, "not a regular file; give the path of a .yaml deck file")])
+        size = info.st_size
+        if size <= MAX_FILE_BYTES:
+            with path.open("rb") as f:  # read at most one byte past the cap: the file may grow after stat
+                raw = f.read(MAX_FILE_BYTES + 1)
+            size = max(size, len(raw))
     except OSError as exc:
         raise DeckError([DeckProblem(name, 0, f"cannot read the file ({exc.strerror}); check the path")])
     if size > MAX_FILE_BYTES:
         raise DeckError([DeckProblem(
             name, 1, f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit; split it into smaller decks")])
-    return parse_deck(path.read_bytes(), name)
+    return parse_deck(raw, name)
 
 
 def load_decks(paths: list[str | Path]) -> list[Deck]:
@@ -199,12 +215,25 @@ def parse_deck(raw: bytes, name: str = "<deck>") -> Deck:
 
 def _compose(text: str, name: str) -> yaml.Node | None:
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        depth = 0
+        for event in yaml.parse(text, Loader=_Loader):  # the parser streams; only compose() recurses
             if isinstance(event, yaml.AliasEvent):
                 raise DeckError([DeckProblem(
                     name, event.start_mark.line + 1,
                     f"YAML alias '*{event.anchor}' is not allowed in decks; write the value out in full")])
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise DeckError([DeckProblem(
+                        name, event.start_mark.line + 1,
+                        f"lists and mappings are nested more than {MAX_DEPTH} deep; a deck needs about 4")])
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
         return yaml.compose(text, Loader=_Loader)
+    except yaml.reader.ReaderError as exc:  # its str() spans lines and names no line
+        line = text[: exc.position].count("\n") + 1
+        what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise DeckError([DeckProblem(name, line, f"character {what} is not allowed in YAML ({exc.reason}); remove it")])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -382,6 +411,8 @@ class _Validator:
         if device is not None and device != "cpu":
             self.problem(fields["device"], f"{where}: device '{device}' is not supported; the only pin is 'cpu' (leave it out to run on the learner's device)")
         timeout = self.timeout(fields.get("timeout"), where)
+        explain = self.text(fields, "explain", where, required=False) or ""  # checked now: every problem is reported
+        source = self.text(fields, "source", where, required=False) or ""
 
         line = _line(node)
         if kind == "recall":
@@ -411,8 +442,8 @@ class _Validator:
                                  f"{where}: '{key}' is not valid Python ({exc.msg}); fix the snippet")
         if len(self.problems) > before or kind is None or card_id is None or question is None:
             return None
-        return Card(deck_id, card_id, kind, question, code, ask, choices, answer, self.text(fields, "explain", where, required=False) or "",
-                    tags, self.text(fields, "source", where, required=False) or "", expect, device, timeout, line)
+        return Card(deck_id, card_id, kind, question, code, ask, choices, answer, explain, tags, source, expect, device,
+                    timeout, line)
 
     def expect(self, node: yaml.Node | None, where: str) -> str | dict[str, str] | None:
         if node is None or node.tag == "tag:yaml.org,2002:null":
@@ -435,9 +466,13 @@ class _Validator:
     def timeout(self, node: yaml.Node | None, where: str) -> float:
         if node is None:
             return DEFAULT_TIMEOUT
-        value = _SCALARS.construct_object(node) if isinstance(node, yaml.ScalarNode) else None
+        try:
+            value = _SCALARS.construct_object(node) if isinstance(node, yaml.ScalarNode) else None
+        except ValueError:  # e.g. an integer over Python's 4,300-digit conversion limit
+            value = None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= MAX_TIMEOUT:
-            self.problem(node, f"{where}: 'timeout' must be a number of seconds from 0.1 to {MAX_TIMEOUT:g}, found {node.value if isinstance(node, yaml.ScalarNode) else _type_name(node)!s}")
+            found = node.value[:40] if isinstance(node, yaml.ScalarNode) else _type_name(node)
+            self.problem(node, f"{where}: 'timeout' must be a number of seconds from 0.1 to {MAX_TIMEOUT:g}, found {found}")
             return DEFAULT_TIMEOUT
         return float(value)
 

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout  # not the builtin one before 3.11
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -167,6 +168,7 @@ class Runner:
             except (OSError, subprocess.TimeoutExpired):
                 proc.kill()
                 proc.wait()
+            kill_session(proc.pid)
         self._fail_pending("the worker was stopped")
 
     def __enter__(self) -> "Runner":
@@ -208,18 +210,21 @@ class Runner:
         future = self.submit(card, fresh=fresh)
         try:
             return future.result(timeout=card.timeout + SLACK + (0 if self.ready.is_set() else START_TIMEOUT))
-        except TimeoutError:
+        except FutureTimeout:
             self._restart_after_failure("the worker stopped answering")
             return future.result()
 
     # -- plumbing -----------------------------------------------------------------------------
     def _read(self, proc: subprocess.Popen) -> None:
+        workroot = ""
         for raw in proc.stdout:
             try:
                 message = json.loads(raw)
             except ValueError:
                 continue
             event = message.get("event")
+            if event in ("ready", "failed"):
+                workroot = message.get("workroot") or ""
             if event == "ready":
                 self.info = WorkerInfo(
                     device=message["device"], device_label=message["device_label"], device_name=message["device_name"],
@@ -241,12 +246,18 @@ class Runner:
                     future, sent, _ = entry
                     future.set_result(Outcome.from_json(message, self.info.device, time.perf_counter() - sent))
         # EOF: the worker is gone. Anything still pending will never be answered.
+        kill_session(proc.pid)
+        if os.path.basename(workroot).startswith("quizzer-"):  # left behind when the worker was killed
+            shutil.rmtree(workroot, ignore_errors=True)
+        with self._lock:
+            current = self._proc is proc
+            if current:
+                self._proc = None
+        if not current:  # replaced already: whoever replaced it failed what it had pending, and the
+            return       # ready flag and pending cards now belong to the new worker
         if not self.ready.is_set():
             self.failure = self.failure or "the worker exited during start-up"
             self.ready.set()
-        with self._lock:
-            if self._proc is proc:
-                self._proc = None
         self._fail_pending("the worker process ended")
 
     def _fail_pending(self, why: str) -> None:
@@ -265,4 +276,30 @@ class Runner:
                 os.killpg(proc.pid, 9)
             except OSError:
                 proc.kill()
+            kill_session(proc.pid)
         self._fail_pending(why)
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL what is left of a worker's session (Linux /proc; a no-op elsewhere).
+
+    The zygote kills what its executor leaves behind, but a snippet can kill the zygote first; its
+    children then live on under init. They keep the worker's session id (the worker is started with
+    start_new_session), and that id cannot be reused while any of them is alive.
+    """
+    try:
+        if sid <= 1 or sid == os.getsid(0):
+            return
+        names = os.listdir("/proc")
+    except OSError:
+        return
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()  # state ppid pgrp session ...
+            if int(fields[3]) == sid:
+                os.kill(int(name), 9)
+        except (OSError, ValueError, IndexError):
+            continue

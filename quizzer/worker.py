@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import sys
 import tempfile
@@ -222,10 +223,22 @@ def run_card(request: dict[str, Any], namespace_base: dict[str, Any]) -> dict[st
     if error is not None:
         outcome.update(status="raised", error=summarize_error(error))
     elif request.get("ask"):
-        outcome.update(status="value", value=summarize_value(value))
+        try:
+            summary = summarize_value(value)
+        except BaseException as exc:  # e.g. a list subclass whose __iter__ raises: keep what is safe
+            summary = {"type": _safe_type_name(value), "repr": _safe_repr(value),
+                       "summary_failed": _safe_type_name(exc)}
+        outcome.update(status="value", value=summary)
     else:
         outcome.update(status="value", value=None)
     return outcome
+
+
+def _safe_type_name(value: Any) -> str:
+    try:
+        return str(type(value).__name__)
+    except BaseException:
+        return "object"
 
 
 def _first_line(message: Any) -> str:
@@ -257,6 +270,56 @@ def _set_limits(device_type: str) -> None:
         pass
 
 
+def _snippet_threads() -> list[Any]:
+    """Python threads still running besides the main one (C threads torch starts are not listed)."""
+    import threading
+
+    main = threading.main_thread()
+    return [t for t in threading.enumerate() if t is not main and type(t).__name__ != "_DummyThread"]
+
+
+def _become_subreaper() -> None:
+    """Orphans of the executor (a snippet's setsid'd or double-forked children) are re-parented to
+    the zygote instead of init, so that `Zygote.kill` can find and kill them."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+        except (OSError, AttributeError):
+            pass
+
+
+def _own_children() -> list[int]:
+    """Pids of this process's children, zombies included (Linux /proc; empty where there is none)."""
+    try:  # /proc/self/task/*/children: a few small files (CONFIG_PROC_CHILDREN, on in common kernels)
+        found = []
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/children") as f:
+                found.extend(int(p) for p in f.read().split())
+        return found
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return []
+    try:
+        names = os.listdir("/proc")  # fallback: every process's parent, ~1 ms per 100 processes
+    except OSError:  # no /proc (macOS): nothing to sweep
+        return []
+    me, found = os.getpid(), []
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()  # the command name may hold spaces and ')'
+            if int(fields[1]) == me:
+                found.append(int(name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         try:
@@ -285,19 +348,25 @@ def executor_main(req_fd: int, res_fd: int, device_choice: str, workdir: str) ->
             "__name__": "__card__", "__builtins__": __builtins__}
     _send(res_fd, {"event": "ready", **info})
     reader = _Lines(req_fd)
+    card_dir = ""
     while True:
         line = reader.next_line(None)
         if line is None:
             os._exit(0)
         request = json.loads(line)
+        card_dir = _fresh_dir(workdir, card_dir)
         outcome = run_card(request, base)
         if os.getpid() != pid:  # a fork inside the snippet returned here: never answer twice
             os._exit(0)
+        for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+            signal.setitimer(timer, 0)  # a signal.alarm() left by this card must not end the next one
         try:
             os.waitpid(-1, os.WNOHANG)
             outcome["left_children"] = True  # the snippet forked; the zygote will recycle us
         except ChildProcessError:
             pass
+        if _snippet_threads():
+            outcome["left_children"] = True  # a thread that outlives its card would act during the next one
         outcome["id"] = request["id"]
         try:
             _send(res_fd, outcome)
@@ -305,6 +374,17 @@ def executor_main(req_fd: int, res_fd: int, device_choice: str, workdir: str) ->
             outcome.pop("value", None)
             outcome.update(status="crashed", detail="the outcome could not be sent back")
             _send(res_fd, outcome)
+
+
+def _fresh_dir(workdir: str, previous: str) -> str:
+    """An empty working directory per card: files (or a chdir) from one card never reach the next."""
+    os.makedirs(workdir, exist_ok=True)  # a snippet may have removed it
+    os.chdir(workdir)
+    if previous:
+        shutil.rmtree(previous, ignore_errors=True)
+    path = tempfile.mkdtemp(dir=workdir)
+    os.chdir(path)
+    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,18 +428,25 @@ class MemoryCapExceeded(Exception):
     pass
 
 
+class ExecutorExited(Exception):
+    """The executor ended while a child it forked still holds the result pipe open (so no EOF)."""
+
+
 class Zygote:
     def __init__(self, device_choice: str, out_fd: int):
         self.device_choice = device_choice
         self.out_fd = out_fd
         self.workroot = tempfile.mkdtemp(prefix="quizzer-")
         self.pid = 0
+        self.workdir = ""
+        self.req_w = -1
+        self.results = _Lines(-1)
         self.memory_cap = 0
 
     def spawn(self) -> dict[str, Any]:
         req_r, req_w = os.pipe()
         res_r, res_w = os.pipe()
-        workdir = tempfile.mkdtemp(dir=self.workroot)
+        workdir = self.workdir = tempfile.mkdtemp(dir=self.workroot)
         pid = os.fork()
         if pid == 0:
             try:
@@ -389,17 +476,52 @@ class Zygote:
         return hello
 
     def kill(self) -> None:
-        if not self.pid:
-            return
+        """Kill the executor's process group and every orphan it left; close its pipes."""
+        if self.pid:
+            self._kill_group()
+            self._reap()
+            self.pid = 0
+        self._sweep()
+        for fd in (self.req_w, self.results.fd):
+            if fd >= 0:
+                os.close(fd)
+        self.req_w, self.results = -1, _Lines(-1)
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = ""
+
+    def _kill_group(self) -> None:
+        """Call before reaping the executor: until then its pid, and so its group id, cannot be reused."""
         for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
             try:
                 target()
             except (ProcessLookupError, PermissionError):
                 pass
-        self._reap()
-        os.close(self.req_w)
-        os.close(self.results.fd)
-        self.pid = 0
+
+    def _await_exit(self, deadline: float) -> None:
+        """Let an executor that closed its pipe exit by itself (its status is the outcome)."""
+        while hasattr(os, "waitid") and time.monotonic() < deadline and not self._exited():
+            time.sleep(0.005)
+
+    def strays(self) -> list[int]:
+        """Children of the zygote other than the executor: orphans a snippet left behind."""
+        return [p for p in _own_children() if p != self.pid]
+
+    def _sweep(self) -> None:
+        for _ in range(100):  # each round kills one generation; their children come to us next
+            strays = self.strays()
+            if not strays:
+                return
+            for pid in strays:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            for pid in strays:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
 
     def _reap(self) -> int | None:
         try:
@@ -407,6 +529,21 @@ class Zygote:
             return status
         except ChildProcessError:
             return None
+
+    def _watch(self) -> None:
+        """Polled while a card runs."""
+        self._check_memory()
+        if self._exited():
+            raise ExecutorExited
+
+    def _exited(self) -> bool:
+        """Whether the executor has ended, without reaping it (its pid must stay reserved)."""
+        if not hasattr(os, "waitid"):
+            return False
+        try:
+            return os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
 
     def _check_memory(self) -> None:
         if not self.memory_cap:
@@ -425,20 +562,22 @@ class Zygote:
         started = time.monotonic()
         try:
             _send(self.req_w, request)
-            line = self.results.next_line(started + timeout, watch=self._check_memory)
+            line = self.results.next_line(started + timeout, watch=self._watch)
         except TimeoutError:
             return {"status": "timeout", "detail": f"timed out after {timeout:g} s", "seconds": timeout}, True
         except MemoryCapExceeded:
             return {"status": "memory", "detail": f"used more than {self.memory_cap >> 20:,} MiB of memory",
                     "seconds": time.monotonic() - started}, True
-        except BrokenPipeError:
+        except (BrokenPipeError, ExecutorExited):
             line = None
         if line is None:
+            self._await_exit(started + timeout)
+            self._kill_group()  # the children it forked must not outlive it
             status = self._reap()
             self.pid = 0 if status is not None else self.pid
             return {"status": "crashed", "detail": describe_exit(status), "seconds": time.monotonic() - started}, True
         outcome = json.loads(line)
-        return outcome, bool(outcome.pop("left_children", False))
+        return outcome, bool(outcome.pop("left_children", False)) or bool(self.strays())
 
 
 def describe_exit(status: int | None) -> str:
@@ -456,6 +595,7 @@ def describe_exit(status: int | None) -> str:
 
 def zygote_main(device_choice: str) -> None:
     _die_with_parent()
+    _become_subreaper()
     out_fd = os.dup(1)  # the protocol channel; fd 1 itself goes to /dev/null so stray prints can't corrupt it
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)
@@ -465,8 +605,17 @@ def zygote_main(device_choice: str) -> None:
 
     import_seconds = time.monotonic() - t0
     zygote = Zygote(device_choice, out_fd)
+    try:
+        _serve(zygote, out_fd, import_seconds)
+    finally:  # a zygote killed outright leaves its temp dir behind; every other exit removes it
+        zygote.kill()
+        shutil.rmtree(zygote.workroot, ignore_errors=True)
+
+
+def _serve(zygote: Zygote, out_fd: int, import_seconds: float) -> None:
     hello = zygote.spawn()
-    hello.update(import_seconds=import_seconds, pid=os.getpid())
+    # workroot: the client removes it if this process is killed before its own clean-up runs
+    hello.update(import_seconds=import_seconds, pid=os.getpid(), workroot=zygote.workroot)
     _send(out_fd, hello)
     if hello.get("event") != "ready":
         return
@@ -487,7 +636,6 @@ def zygote_main(device_choice: str) -> None:
             zygote.spawn()
             outcome["respawn_seconds"] = time.monotonic() - t
         _send(out_fd, outcome)
-    zygote.kill()
 
 
 def main(argv: list[str] | None = None) -> None:
