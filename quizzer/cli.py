@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to run: one device, or 'all' for the CPU and the accelerator side by side")
     check.add_argument("--json", action="store_true", help="print JSON for scripts")
 
-    stats = sub.add_parser("stats", parents=[common], help="progress per deck")
-    stats.add_argument("--json", action="store_true", help="print JSON for scripts")
+    stats = sub.add_parser("stats", parents=[common], help="progress per deck, due forecast, weakest topics")
+    stats.add_argument("--json", action="store_true", help="print JSON for scripts (everything, heatmap included)")
+    stats.add_argument("--tui", action="store_true", help="open the stats screen (heatmap, forecast, weakest topics)")
     return parser
 
 
@@ -168,16 +169,28 @@ def _resolve_targets(args: argparse.Namespace) -> list:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from .session import format_duration
+    from .stats import WEAK_MIN_REVIEWS, dashboard
+
     with open_library(args.db) as store:
+        if args.tui:
+            from .session import StudySession
+            from .tui.app import QuizzerApp
+
+            QuizzerApp(store, StudySession(store), start="stats").run()
+            return 0
         today = study_day()
         decks = store.deck_stats(today)
-        streak = store.streak(today)
+        dash = dashboard(store, today)
+    streak = dash.streak
     if args.json:
-        print(json.dumps({"today": today.isoformat(), "streak": streak, "decks": decks}, indent=2))
+        print(json.dumps({"today": today.isoformat(), "streak": streak, "decks": decks, "dashboard": dash.to_json()},
+                         indent=2))
         return 0
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
     table = Table(title=f"quizzer · {today.isoformat()} · streak {streak} day{'s' * (streak != 1)}")
     columns = ("deck", "cards", "new", "due_today", "learning", "mature", "reviews", "retention_30d")
     for col in columns:
@@ -185,8 +198,37 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for d in decks:
         retention = "–" if d["retention_30d"] is None else f"{d['retention_30d']:.0%}"
         table.add_row(d["deck"], *(str(d[c]) for c in columns[1:-1]), retention)
-    Console().print(table)
+    console.print(table)
+
+    console.print(f"today: {dash.reviews_today} review{'s' * (dash.reviews_today != 1)} in "
+                  f"{format_duration(dash.seconds_today)} · all time: {dash.reviews_total:,} in {format_duration(dash.seconds_total)}")
+    week = dash.forecast[:7]
+    forecast = Table(title="due in the next 7 days", title_justify="left")
+    for i, (day, _) in enumerate(week):
+        forecast.add_column("today" if i == 0 else day.strftime("%a %d"), justify="right")
+    forecast.add_column("30 days", justify="right")
+    forecast.add_row(*(str(n) for _, n in week), str(sum(n for _, n in dash.forecast)))
+    console.print(forecast)
+    console.print(f"next 30 days: {_sparkline([n for _, n in dash.forecast])}", highlight=False)
+
+    if dash.weakest_topics:
+        weak = Table(title="weakest topics (last 30 days)", title_justify="left")
+        for col in ("tag", "accuracy", "right", "reviews"):
+            weak.add_column(col, justify="left" if col == "tag" else "right")
+        for r in dash.weakest_topics:
+            weak.add_row(r.key, f"{r.retention:.0%}", str(r.right), str(r.total))
+        console.print(weak)
+    else:
+        console.print(f"weakest topics: none yet (a tag needs {WEAK_MIN_REVIEWS} reviews in the last 30 days)")
     return 0
+
+
+def _sparkline(values: list[int]) -> str:
+    bars = " ▁▂▃▄▅▆▇█"
+    top = max(values, default=0)
+    if not top:
+        return "▁" * len(values) + " (nothing due)"
+    return "".join(bars[0 if v == 0 else max(1, round(v / top * (len(bars) - 1)))] for v in values) + f" (max {top}/day)"
 
 
 COMMANDS = {"study": cmd_study, "add-deck": cmd_add_deck, "stats": cmd_stats, "check": cmd_check}

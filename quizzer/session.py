@@ -72,6 +72,15 @@ class StudySession:
         items = [QueueItem(s, "review") for s in due] + [QueueItem(s, "new") for s in new]
         self.queue = items[: self.limit] if self.limit else items
 
+    def load_tags(self, tags: list[str], limit: int = 20) -> None:
+        """Study just these topics: their due cards, then the rest ahead of schedule, then new ones."""
+        wanted = set(tags)
+        reviewed = self.store.due_cards(date.max, self.deck_ids)  # every reviewed card, soonest due first
+        new = self.store.new_cards(self.deck_ids)
+        items = [QueueItem(s, "review") for s in reviewed if wanted & set(s.card.tags)]
+        items += [QueueItem(s, "new") for s in new if wanted & set(s.card.tags)]
+        self.queue = items[:limit]
+
     @property
     def today(self) -> date:
         return study_day()
@@ -172,3 +181,11 @@ def format_days(days: int) -> str:
     if days < 365:
         return f"{days / 30:.1f}mo".replace(".0mo", "mo")
     return f"{days / 365:.1f}y".replace(".0y", "y")
+
+
+def format_duration(seconds: float) -> str:
+    """'45 s', '12 min 34 s', '2 h 05 min'."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes >= 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"

@@ -78,6 +78,22 @@ MIGRATIONS: list[str] = [
     CREATE INDEX reviews_day ON reviews (day);
     CREATE INDEX cards_due ON cards (due) WHERE suspended = 0 AND removed = 0;
     """,
+    # 3: indexes that keep a big library fast (bench/scale.py: 100k cards, 1M reviews). The study
+    #    queues read in their ORDER BY without sorting; stats read narrow covering indexes, not rows.
+    #    Three old indexes are replaced by wider ones that start with the same columns.
+    """
+    DROP INDEX cards_due;
+    CREATE INDEX cards_queue_due ON cards (due, deck_id, position) WHERE due IS NOT NULL AND suspended = 0 AND removed = 0;
+    CREATE INDEX cards_queue_new ON cards (position, deck_id) WHERE due IS NULL AND suspended = 0 AND removed = 0;
+    CREATE INDEX cards_deck_stats ON cards (deck_id, removed, due, interval, suspended, card_id);
+    CREATE INDEX cards_ease ON cards (ease, interval) WHERE due IS NOT NULL AND removed = 0;
+    CREATE INDEX cards_tags ON cards (deck_id, card_id, json_extract(data, '$.tags'));
+    DROP INDEX reviews_card;
+    CREATE INDEX reviews_card_day ON reviews (deck_id, card_id, day);
+    DROP INDEX reviews_day;
+    CREATE INDEX reviews_day_seconds ON reviews (day, seconds);
+    CREATE INDEX reviews_deck_day ON reviews (deck_id, day, scheduled, verdict, card_id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -164,6 +180,10 @@ class Store:
         self.migrate()
 
     def close(self) -> None:
+        try:  # lets SQLite gather the statistics its planner wants, at most once in a while
+            self.db.execute("PRAGMA optimize")
+        except sqlite3.Error:
+            pass
         self.db.close()
 
     def __enter__(self) -> "Store":
@@ -289,9 +309,10 @@ class Store:
 
     def new_cards_introduced(self, today: date) -> int:
         """How many cards had their first-ever review today (counts against the daily new limit)."""
-        return self.db.execute(
-            """SELECT count(*) FROM (SELECT deck_id, card_id, min(day) AS first FROM reviews
-               GROUP BY deck_id, card_id) WHERE first = ?""", (today.isoformat(),)).fetchone()[0]
+        return self.db.execute(  # today's reviews, minus cards seen before: two index lookups, not a scan
+            """SELECT count(*) FROM (SELECT DISTINCT deck_id, card_id FROM reviews WHERE day = :day) t
+               WHERE NOT EXISTS (SELECT 1 FROM reviews r WHERE r.deck_id = t.deck_id AND r.card_id = t.card_id
+                                 AND r.day < :day)""", {"day": today.isoformat()}).fetchone()[0]
 
     def next_due_date(self, deck_ids: list[str] | None = None) -> date | None:
         where, args = _deck_filter(deck_ids)
@@ -396,6 +417,87 @@ class Store:
             count += 1
             cursor -= timedelta(days=1)
         return count
+
+
+    # -- stats dashboard ----------------------------------------------------------------------
+    # Read-only queries behind quizzer.stats.Dashboard, shaped for the indexes of migration 3:
+    # windows over the review log are read deck by deck from reviews_deck_day (100 short range
+    # scans), and card tags come from the indexed expression in cards_tags, not from parsing rows.
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction, so that several queries see the same state while `study` writes.
+
+        Inside a transaction already open on this connection, it simply joins that one."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield self.db
+        finally:
+            self.db.execute("COMMIT")
+
+    def reviews_per_day(self, since: date, until: date) -> list[tuple[date, int]]:
+        """Study days from `since` to `until` (inclusive) with a logged answer, and how many (same-day
+        repeats included), oldest first."""
+        return [(date.fromisoformat(r[0]), r[1]) for r in self.db.execute(
+            "SELECT day, count(*) FROM reviews WHERE day BETWEEN ? AND ? GROUP BY day ORDER BY day",
+            (since.isoformat(), until.isoformat()))]
+
+    def review_totals(self, day: date | None = None) -> tuple[int, float]:
+        """Answers logged on study day `day` (all time if None) and the seconds spent on them;
+        answers without a duration count as 0 s."""
+        if day is not None:
+            row = self.db.execute("SELECT count(*), total(seconds) FROM reviews WHERE day = ?", (day.isoformat(),)).fetchone()
+            return row[0], row[1]
+        count = self.db.execute("SELECT count(*) FROM reviews").fetchone()[0]  # counts b-tree cells: fast
+        return count, self.db.execute("SELECT total(seconds) FROM reviews").fetchone()[0]
+
+    def due_forecast(self, today: date, days: int) -> dict[date, int]:
+        """Reviewed cards falling due on each of `days` days from `today`; overdue cards count on today.
+
+        Suspended and removed cards are left out; days with nothing due are absent."""
+        rows = self.db.execute(
+            """SELECT max(due, :today) AS d, count(*) FROM cards
+               WHERE due IS NOT NULL AND due <= :last AND suspended = 0 AND removed = 0
+               GROUP BY d""",
+            {"today": today.isoformat(), "last": (today + timedelta(days=days - 1)).isoformat()})
+        return {date.fromisoformat(r[0]): r[1] for r in rows}
+
+    def retention_by_deck(self, since: date, until: date) -> list[dict]:
+        """Scheduled answers from `since` to `until` (inclusive) per deck: deck, title, right, total.
+
+        Decks without such answers are left out."""
+        return [dict(r) for r in self.db.execute(
+            """SELECT d.id AS deck, d.title AS title, sum(r.verdict = 'right') AS right, count(*) AS total
+               FROM decks d CROSS JOIN reviews r ON r.deck_id = d.id
+               WHERE r.day BETWEEN ? AND ? AND r.scheduled = 1
+               GROUP BY d.id ORDER BY d.id""", (since.isoformat(), until.isoformat()))]
+
+    def retention_by_tag(self, since: date, until: date) -> list[dict]:
+        """Scheduled answers from `since` to `until` (inclusive) per card tag: tag, right, total.
+
+        A card with several tags counts towards each; untagged cards towards none. Answers to
+        cards since removed from their deck still count: they are history."""
+        indexed = " INDEXED BY cards_tags" if self._has_index("cards_tags") else ""
+        return [dict(r) for r in self.db.execute(
+            f"""SELECT t.value AS tag, sum(r.verdict = 'right') AS right, count(*) AS total
+                FROM decks d CROSS JOIN reviews r ON r.deck_id = d.id
+                     CROSS JOIN cards c{indexed} ON c.deck_id = r.deck_id AND c.card_id = r.card_id,
+                     json_each(json_extract(c.data, '$.tags')) t
+                WHERE r.day BETWEEN ? AND ? AND r.scheduled = 1
+                GROUP BY t.value ORDER BY t.value""", (since.isoformat(), until.isoformat()))]
+
+    def ease_interval_counts(self) -> list[tuple[float, int, int]]:
+        """Reviewed, non-removed cards (suspended included) counted by (ease, interval) pair.
+
+        A few thousand pairs at most, read in index order without sorting; callers bucket them."""
+        return [(r[0], r[1], r[2]) for r in self.db.execute(
+            """SELECT ease, interval, count(*) FROM cards WHERE due IS NOT NULL AND removed = 0
+               GROUP BY ease, interval""")]
+
+    def _has_index(self, name: str) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone() is not None
 
 
 def _statements(script: str) -> list[str]:

@@ -32,8 +32,9 @@ class QuizzerApp(App[None]):
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
     def __init__(self, store: Store, session: StudySession, runner: Runner | None = None,
-                 device: str | None = None, own_runner: bool = True) -> None:
+                 device: str | None = None, own_runner: bool = True, start: str = "study") -> None:
         super().__init__()
+        self.start = start
         self.store = store
         self.session = session
         self.runner = runner or Runner(device)
@@ -42,6 +43,9 @@ class QuizzerApp(App[None]):
         self.badge = (f"warming up {self.device_choice}", "warming")
 
     def on_mount(self) -> None:
+        if self.start == "stats":
+            self.action_stats()
+            return
         self.open_session()
         # Start torch in the worker once the first card is painted: on a 2-core machine the
         # import would otherwise compete with the first frame for the CPU.
@@ -85,12 +89,24 @@ class QuizzerApp(App[None]):
                 badge.label, badge.state = label, state
 
     def action_stats(self) -> None:
-        try:
-            from .stats import StatsScreen
-        except ImportError:
-            self.notify("The stats screen is not available yet.", severity="warning")
+        from .stats import StatsScreen
+
+        self.push_screen(StatsScreen(self.store), self._after_stats)
+
+    def _after_stats(self, tags: list[str] | None) -> None:
+        """Back from the stats screen; with tags, study just those topics."""
+        if not tags:
+            if self.start == "stats":
+                self.exit()
             return
-        self.push_screen(StatsScreen(self.store))
+        self.session.load_tags(tags)
+        self.notify(f"Studying {', '.join(tags)}", timeout=3)
+        if isinstance(self.screen, StudyScreen):
+            self.screen.show_card()
+        elif len(self.screen_stack) > 1:
+            self.switch_screen(StudyScreen(self.session))
+        else:
+            self.push_screen(StudyScreen(self.session))
 
     def on_unmount(self) -> None:
         if self.own_runner:

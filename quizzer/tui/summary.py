@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..session import SessionSummary
+from ..session import SessionSummary, format_duration
 
 
 def when(day: date | None, today: date) -> str:
@@ -21,11 +21,6 @@ def when(day: date | None, today: date) -> str:
     if delta <= 0:
         return f"{day.isoformat()} (today)"
     return f"{day.isoformat()} (in {delta} day{'s' * (delta != 1)})"
-
-
-def duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 class SummaryScreen(Screen[None]):
@@ -42,7 +37,7 @@ class SummaryScreen(Screen[None]):
             ("Session complete\n\n", "bold"),
             ("cards reviewed  ", "dim"), str(s.reviewed), "\n",
             ("accuracy        ", "dim"), accuracy, "\n",
-            ("time spent      ", "dim"), duration(s.seconds), "\n",
+            ("time spent      ", "dim"), format_duration(s.seconds), "\n",
             ("next due        ", "dim"), when(s.next_due, self.today), "\n",
             ("streak          ", "dim"), f"{s.streak} day{'s' * (s.streak != 1)}",
         )
