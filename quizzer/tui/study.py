@@ -76,8 +76,6 @@ class StudyScreen(Screen[None]):
         with VerticalScroll(id="body"):
             yield Static(id="question")
             yield Static(id="code")
-            yield AnswerInput(id="answer")
-            yield OptionList(id="choices")
             yield Static(id="prompt")
             yield Static(id="hint")
             yield Static(id="verdict")
@@ -173,29 +171,38 @@ class StudyScreen(Screen[None]):
             Syntax(card.code.rstrip("\n"), "python", line_numbers=True, word_wrap=True,
                    theme="monokai" if dark else "default", background_color="default"))
 
+    def _control(self, kind: str) -> Input | OptionList | None:
+        """The answer widget for `kind`, mounted the first time it is needed (a faster first paint)."""
+        widget_id = "answer" if kind in PLACEHOLDERS else "choices" if kind == "choice" else None
+        for widget in self.query("#answer, #choices"):
+            widget.display = widget.id == widget_id
+        if widget_id is None:
+            return None
+        found = self.query(f"#{widget_id}")
+        if found:
+            return found.first()
+        widget = AnswerInput(id="answer") if widget_id == "answer" else OptionList(id="choices")
+        self.query_one("#body").mount(widget, before=self.query_one("#prompt"))
+        return widget
+
     def _show_answer_control(self) -> None:
         card = self.card
-        answer = self.query_one("#answer", Input)
-        choices = self.query_one("#choices", OptionList)
+        control = self._control(card.kind)
         prompt = self.query_one("#prompt", Static)
-        answer.display = card.kind in PLACEHOLDERS
-        choices.display = card.kind == "choice"
         prompt.display = card.kind in ("bool", "recall")
-        if answer.display:
-            answer.value = ""
-            answer.placeholder = PLACEHOLDERS[card.kind]
-            answer.disabled = False
-            answer.focus()
-        if choices.display:
-            choices.clear_options()
-            choices.add_options([Option(f"{chr(97 + i)}) {c}", id=str(i)) for i, c in enumerate(card.choices)])
-            choices.highlighted = 0
-            choices.disabled = False
-            choices.focus()
-        if card.kind == "bool":
+        if isinstance(control, Input):
+            control.value = ""
+            control.placeholder = PLACEHOLDERS[card.kind]
+            self.call_after_refresh(control.focus)
+        elif isinstance(control, OptionList):
+            control.clear_options()
+            control.add_options([Option(f"{chr(97 + i)}) {c}", id=str(i)) for i, c in enumerate(card.choices)])
+            control.highlighted = 0
+            self.call_after_refresh(control.focus)
+        elif card.kind == "bool":
             prompt.update(Text.from_markup("[b]y[/b] yes   ·   [b]n[/b] no   ·   [b]e[/b] it raises"))
             self.set_focus(None)
-        elif card.kind == "recall":
+        else:
             prompt.update(Text.from_markup("Think of your answer, then press [b]space[/b] to see it."))
             self.set_focus(None)
 
@@ -263,8 +270,8 @@ class StudyScreen(Screen[None]):
     def show_verdict(self) -> None:
         verdict, outcome = self.verdict, self.outcome
         self.query_one("#hint").display = False
-        for selector in ("#answer", "#choices", "#prompt"):
-            self.query_one(selector).display = False
+        for widget in self.query("#answer, #choices, #prompt"):
+            widget.display = False
         panel = self.query_one("#verdict", Static)
         if not verdict.graded:
             panel.set_classes("-unrun")
