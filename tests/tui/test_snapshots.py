@@ -67,3 +67,13 @@ def test_summary_screen(snap_compare, app):
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=summary)
+
+
+def test_verdict_screen_light_theme(snap_compare, app):
+    async def answer(pilot):
+        app.theme = "textual-light"
+        await settle(pilot)
+        await pilot.press(*"(2, 3)", "enter")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=answer)
