@@ -52,7 +52,7 @@ class StudyScreen(Screen[None]):
         Binding("u", "undo", "Undo", show=False),
         Binding("ctrl+k", "skip", "Skip", priority=True),
         Binding("ctrl+s", "suspend", "Suspend", priority=True),
-        Binding("ctrl+t", "stats", "Stats", priority=True, show=False),
+        Binding("ctrl+t", "stats", "Stats", priority=True),
         Binding("question_mark,f1", "help", "Help", priority=True),
     ]
 
