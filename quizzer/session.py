@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from .scheduler import allowed_grades, repeat_today, review as sm2_review, suggested_grade
+from .scheduler import allowed_grades, repeat_today, review as sm2_review
 from .store import CardState, Review, Store, study_day
 
 AGAIN_GAP = 3  # a failed card comes back after this many other cards
@@ -167,10 +167,6 @@ class StudySession:
         right = sum(1 for d in self.done if d.review.verdict == "right")
         return SessionSummary(reviewed, right, sum(d.seconds for d in self.done),
                               self.store.next_due_date(self.deck_ids), self.store.streak(self.today))
-
-
-def default_grade(correct: bool, seconds: float) -> int:
-    return suggested_grade(correct, seconds)
 
 
 def format_days(days: int) -> str:

@@ -95,8 +95,10 @@ def _tensor_data(value: Any) -> tuple[Any, bool]:
         if numel > DATA_CAP or str(getattr(value, "dtype", "")).startswith(("torch.complex", "complex")):
             return None, True
         if hasattr(value, "detach"):
+            import torch
+
             value = value.detach().cpu()
-            if value.is_quantized or value.layout.__repr__() != "torch.strided":
+            if value.is_quantized or value.layout != torch.strided:  # sparse, quantized: no plain list
                 return None, True
         return value.tolist(), False
     except Exception:

@@ -21,8 +21,8 @@ from textual.widgets.option_list import Option
 
 from ..grading import HINTS, Verdict, grade
 from ..runner import Outcome
-from ..scheduler import GRADE_NAMES, allowed_grades
-from ..session import QueueItem, StudySession, default_grade
+from ..scheduler import GRADE_NAMES, allowed_grades, suggested_grade
+from ..session import QueueItem, StudySession
 from .badge import DeviceBadge
 
 PLACEHOLDERS = {
@@ -66,6 +66,7 @@ class StudyScreen(Screen[None]):
         self.answer_text = ""
         self.verdict: Verdict | None = None
         self.outcome: Outcome | None = None
+        self.default = 0  # the grade Enter gives on the verdict
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -265,7 +266,7 @@ class StudyScreen(Screen[None]):
         verdict.display = True
         self._show_explain()
         self.set_phase("revealed")
-        self._show_grades(tuple(range(6)), default=default_grade(True, self.seconds))
+        self._show_grades(tuple(range(6)), default=suggested_grade(True, self.seconds))
 
     def show_verdict(self) -> None:
         verdict, outcome = self.verdict, self.outcome
@@ -293,7 +294,7 @@ class StudyScreen(Screen[None]):
         self._show_explain()
         self.call_after_refresh(self.query_one("#body", VerticalScroll).scroll_to_widget, panel, top=True, animate=False)
         self.set_phase("verdict")
-        self._show_grades(allowed_grades(verdict.correct), default=default_grade(verdict.correct, self.seconds))
+        self._show_grades(allowed_grades(verdict.correct), default=suggested_grade(verdict.correct, self.seconds))
 
     def _show_explain(self) -> None:
         card = self.card

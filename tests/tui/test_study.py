@@ -69,9 +69,9 @@ def text(app, selector):
 async def wait_verdict(pilot):
     for _ in range(200):
         await pilot.pause(0.02)
-        if pilot.app.screen.phase in ("verdict", "unrun", "question") and pilot.app.screen.phase != "running":
-            if pilot.app.screen.query_one("#verdict").display or pilot.app.screen.query_one("#hint").display:
-                return
+        screen = pilot.app.screen
+        if screen.phase != "running" and (screen.query_one("#verdict").display or screen.query_one("#hint").display):
+            return
     raise AssertionError("no verdict")
 
 
