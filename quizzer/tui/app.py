@@ -78,7 +78,9 @@ class QuizzerApp(App[None]):
         try:
             info = self.runner.wait_ready()
         except WorkerFailed as exc:
-            self.call_from_thread(self._badge, f"no worker: {exc}", "failed")
+            self.call_from_thread(self._badge, f"no {self.device_choice} worker", "failed")
+            self.call_from_thread(self.notify, f"{exc}. Cards cannot be checked; try --device cpu.",
+                                  title="Snippets cannot run", severity="error", timeout=15)
             return
         self.call_from_thread(self._badge, info.device_label, "ready")
 
