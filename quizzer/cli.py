@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .deck import DeckError, load_decks
+from .deck import DeckError, load_decks, requires_problem
 from .library import open_library
 from .runner import Runner, WorkerFailed
 from .store import StoreError, default_db_path, study_day
@@ -110,6 +110,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     runners = _runners(args.device)
     try:
         labels = {name: r.wait_ready().device_label for name, r in runners.items()}
+        for deck in decks:
+            for runner in runners.values():
+                problem = requires_problem(deck, runner.info.torch_version)
+                if problem:
+                    print(f"warning: {problem}", file=sys.stderr)
         cards = [c for d in decks for c in d.cards]
         paths = {d.id: d.path for d in decks}
 

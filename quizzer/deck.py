@@ -360,6 +360,8 @@ class _Validator:
         title = self.text(fields, "title", "deck", required=True) or ""
         description = self.text(fields, "description", "deck", required=True) or ""
         requires = self.text(fields, "requires", "deck", required=False)
+        if requires is not None and torch_range(requires) is None:
+            self.problem(fields["requires"], f"deck: requires {requires!r} is not a torch version range; write e.g. 'torch>=2.2' or 'torch>=2.2,<3'")
         cards: list[Card] = []
         node = fields.get("cards")
         if node is not None:
@@ -475,6 +477,27 @@ class _Validator:
             self.problem(node, f"{where}: 'timeout' must be a number of seconds from 0.1 to {MAX_TIMEOUT:g}, found {found}")
             return DEFAULT_TIMEOUT
         return float(value)
+
+
+def torch_range(requires: str):
+    """The SpecifierSet in 'torch>=2.2,<3', or None if it is not a torch range."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    text = requires.strip()
+    if not text.startswith("torch") or text[5:6].isalnum() or text[5:6] in ("_", "-"):
+        return None
+    try:
+        return SpecifierSet(text[5:].strip())
+    except InvalidSpecifier:
+        return None
+
+
+def requires_problem(deck: Deck, torch_version: str) -> str | None:
+    """Why this torch cannot be trusted to agree with the deck's expects, or None."""
+    spec = torch_range(deck.requires) if deck.requires else None
+    if spec is None or spec.contains(torch_version.split("+")[0], prereleases=True):
+        return None
+    return f"deck '{deck.id}' was written for {deck.requires}; this worker has torch {torch_version}, so outcomes may differ"
 
 
 def _close_match(word: str, options: set[str]) -> str | None:

@@ -63,6 +63,7 @@ BAD_DECKS = {
     "timeout out of range": ("id: x\ntitle: T\ndescription: D\ncards:\n  - id: a\n    kind: raises\n    question: q\n    code: x = 1\n    timeout: 600\n", 9, "'timeout' must be a number"),
     "deck is a list": ("- id: x\n- title: T\n", 1, "deck must be a mapping"),
     "duplicate key": ("id: x\nid: y\ntitle: T\ndescription: D\ncards:\n  - {id: a, kind: recall, question: q, answer: a}\n", 2, "appears twice"),
+    "requires not a torch range": ("id: x\ntitle: T\ndescription: D\nrequires: numpy>=1\ncards:\n  - {id: a, kind: recall, question: q, answer: a}\n", 4, "is not a torch version range"),
     "bad device pin": ("id: x\ntitle: T\ndescription: D\ncards:\n  - id: a\n    kind: raises\n    question: q\n    code: x = 1\n    device: tpu\n", 9, "device 'tpu' is not supported"),
 }
 
@@ -115,3 +116,13 @@ def test_bundled_decks_all_load():
 def test_parse_without_a_file():
     deck = parse_deck(SMALL_DECK.encode(), "inline")
     assert deck.path == "inline" and len(deck.cards) == 2
+
+
+def test_requires_is_compared_with_the_workers_torch(write_deck):
+    from quizzer.deck import requires_problem
+
+    deck = load_deck(write_deck(SMALL_DECK.replace("cards:", "requires: torch>=2.2,<3\ncards:")))
+    assert requires_problem(deck, "2.13.0+cpu") is None
+    assert requires_problem(deck, "2.1.2") == (
+        "deck 'small' was written for torch>=2.2,<3; this worker has torch 2.1.2, so outcomes may differ")
+    assert requires_problem(load_deck(write_deck(SMALL_DECK)), "1.0") is None
