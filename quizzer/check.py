@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .deck import Card
-from .grading import NotAskable, Unparsed, grade, parse_answer, right_choice, truth_bool, truth_dtype, truth_shape, truth_value
+from .grading import NotAskable, grade, right_choice, truth_bool, truth_dtype, truth_shape, truth_value
 from .runner import Outcome, Runner
 
 BROKEN_ERRORS = {"NameError", "SyntaxError", "ImportError", "ModuleNotFoundError", "IndentationError", "UnboundLocalError"}

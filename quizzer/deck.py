@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

@@ -7,9 +7,8 @@ those repeats are logged but do not move its schedule (the store decides that by
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from .scheduler import allowed_grades, repeat_today, review as sm2_review
 from .store import CardState, Review, Store, study_day
@@ -56,7 +55,6 @@ class StudySession:
     limit: int | None = None
     queue: list[QueueItem] = field(default_factory=list)
     done: list[_Done] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         if not self.queue:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from quizzer.check import check_card, check_cards
 from quizzer.cli import main

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from quizzer.deck import load_deck, parse_deck
+from quizzer.deck import parse_deck
 from quizzer.store import MIGRATIONS, SCHEMA_VERSION, Store, study_day
 
 from .conftest import SMALL_DECK

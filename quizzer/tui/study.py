@@ -134,7 +134,7 @@ class StudyScreen(Screen[None]):
         self.query_one("#deck-title", Static).update(Text(self.item.state.deck_title, style="bold"))
         progress = Text.assemble(
             (f"{self.session.position}/{self.session.total}  ", "dim"),
-            (f"new {counts['new']}", "$text-accent" if False else "cyan"), "  ",
+            (f"new {counts['new']}", "cyan"), "  ",
             (f"again {counts['again']}", "red"), "  ", (f"review {counts['review']}", "green"))
         self.query_one("#progress", Static).update(progress)
         source = {"new": "new card", "again": "again", "review": "review"}[self.item.source]
