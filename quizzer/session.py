@@ -148,9 +148,9 @@ class StudySession:
         """Take back the last grade: the card's SM-2 state is restored and it is asked again now."""
         if not self.done:
             return None
-        last = self.done.pop()
-        if self.store.undo_last_review() != last.item.key:
-            raise RuntimeError("the newest review in the database is not this session's; nothing undone")
+        last = self.done[-1]
+        self.store.undo_last_review(expect=last.item.key)  # raises, changing nothing, if it is not ours
+        self.done.pop()
         if last.requeued:
             for i, item in enumerate(self.queue):
                 if item.key == last.item.key and item.source == "again":

@@ -357,12 +357,17 @@ class Store:
                  day.isoformat(), deck_id, card_id))
         return Review(cur.lastrowid, deck_id, card_id, day, grade, "right" if correct else "wrong", scheduled, after, due)
 
-    def undo_last_review(self) -> tuple[str, str] | None:
-        """Remove the newest review and put its card back as it was; returns the card's key."""
+    def undo_last_review(self, expect: tuple[str, str] | None = None) -> tuple[str, str] | None:
+        """Remove the newest review and put its card back as it was; returns the card's key.
+
+        With `expect`, nothing is undone unless the newest review is of that card: another
+        process (a second study session) may have written one since."""
         with self.transaction() as db:
             row = db.execute("SELECT id, deck_id, card_id, prev_state FROM reviews ORDER BY id DESC LIMIT 1").fetchone()
             if row is None or row["prev_state"] is None:
                 return None
+            if expect is not None and (row["deck_id"], row["card_id"]) != tuple(expect):
+                raise StoreError(f"the newest review is of {row['deck_id']}/{row['card_id']}, not {expect[0]}/{expect[1]}; nothing undone")
             prev = json.loads(row["prev_state"])
             db.execute(
                 """UPDATE cards SET ease = ?, interval = ?, repetitions = ?, lapses = ?, due = ?, last_day = ?

@@ -64,6 +64,17 @@ def test_undo_restores_state_and_requeue(session):
     assert session.undo() is None
 
 
+def test_undo_refuses_when_the_newest_review_is_not_this_sessions(session):
+    from quizzer.store import StoreError
+
+    session.answer(grade=5, correct=True, answer="x", seconds=1)
+    session.store.record_review("s", "c5", grade=4, correct=True, answer="other process")
+    with pytest.raises(StoreError, match="the newest review is of s/c5, not s/c0; nothing undone"):
+        session.undo()
+    assert len(session.store.reviews()) == 2 and len(session.done) == 1
+    assert session.store.card_state("s", "c5").state.repetitions == 1
+
+
 def test_daily_new_limit_counts_cards_already_started_today(store):
     store.import_decks([parse_deck(DECK.encode(), "s.yaml")])
     first = StudySession(store, new_limit=4)

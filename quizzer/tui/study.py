@@ -23,6 +23,7 @@ from ..grading import HINTS, Verdict, grade
 from ..runner import Outcome
 from ..scheduler import GRADE_NAMES, allowed_grades, suggested_grade
 from ..session import QueueItem, StudySession
+from ..store import StoreError
 from .badge import DeviceBadge
 
 PLACEHOLDERS = {
@@ -331,7 +332,12 @@ class StudyScreen(Screen[None]):
         self.show_card()
 
     def action_undo(self) -> None:
-        if self.session.undo() is not None:
+        try:
+            restored = self.session.undo()
+        except StoreError as exc:  # another session graded since: undoing would take back its grade
+            self.notify(str(exc), severity="warning", timeout=6)
+            return
+        if restored is not None:
             self.notify("Last grade undone", timeout=2)
             self.show_card()
 
