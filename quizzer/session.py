@@ -123,9 +123,10 @@ class StudySession:
                torch_version: str | None = None) -> Review:
         if grade not in allowed_grades(correct):  # the run decides right or wrong, never the grade
             raise ValueError(f"grade {grade} is not allowed for a {'right' if correct else 'wrong'} answer")
-        item = self.queue.pop(0)
+        item = self.queue[0]  # leaves the queue only once its review is committed
         review = self.store.record_review(*item.key, grade=grade, correct=correct, answer=answer, seconds=seconds,
                                           device=device, torch_version=torch_version)
+        self.queue.pop(0)
         requeued = repeat_today(grade)
         if requeued:
             fresh = self.store.card_state(*item.key)

@@ -6,10 +6,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 from quizzer.deck import Card
-from quizzer.grading import (
-    ErrorAnswer, NoError, Unparsed, grade, option_matches, parse_answer, parse_dtype, parse_shape, parse_value,
-    right_choice, values_equal,
-)
+from quizzer.answers import Ambiguous, ErrorAnswer, Runs, Unparsed, parse_dtype, parse_shape, parse_value, values_equal
+from quizzer.grading import grade, right_choice
+from quizzer.kinds import option_matches, parse_answer
 from quizzer.runner import Outcome
 
 
@@ -49,8 +48,10 @@ def test_documented_shape_spellings(text):
 
 @pytest.mark.parametrize("text", ["(5, a)", "5.5", "shape", "(-1, 2)"])
 def test_bad_shapes_get_a_hint(text):
-    with pytest.raises(Unparsed, match=r"read as a shape, e.g. \(5, 3, 4, 1\)"):
+    with pytest.raises(Unparsed):
         parse_shape(text)
+    with pytest.raises(Unparsed, match=r"type a shape, e.g. \(2, 3\), 2x3"):
+        parse_answer("shape", text)
 
 
 @pytest.mark.parametrize("alias,name", [("float", "float32"), ("float32", "float32"), ("torch.float32", "float32"),
@@ -98,10 +99,23 @@ def test_bool_words(text, expected):
 def test_errors_and_no_errors():
     assert parse_answer("shape", "error") == ErrorAnswer(None)
     assert parse_answer("value", "torch.cuda.OutOfMemoryError") == ErrorAnswer("OutOfMemoryError")
-    assert parse_answer("raises", "no") == NoError() and parse_answer("raises", "yes") == ErrorAnswer(None)
+    for text in ("runs", "ok", "no error", "fine", "It runs.", "works"):
+        assert parse_answer("raises", text) == Runs(), text
+    for text in ("error", "raises", "it raises", "Exception"):
+        assert isinstance(parse_answer("raises", text), ErrorAnswer), text
     assert parse_answer("raises", "RuntimeError") == ErrorAnswer("RuntimeError")
-    with pytest.raises(Unparsed, match="answer 'no' if it runs cleanly"):
+    with pytest.raises(Unparsed, match="type runs, or raises"):
         parse_answer("raises", "maybe")
+
+
+@pytest.mark.parametrize("text", ["y", "n", "yes", "no", "Yes", "NO."])
+def test_a_bare_yes_or_no_on_a_raises_card_is_ambiguous_not_graded(text):
+    """'Does it run?' and 'Does it raise?' read yes in opposite ways: never grade it."""
+    with pytest.raises(Ambiguous, match="type runs, or raises"):
+        parse_answer("raises", text)
+    for outcome in (raised(), plain(None)):
+        v = grade(card("raises"), text, outcome)
+        assert v.status == "unparsed" and not v.graded and "runs" in v.hint
 
 
 def test_choice_by_number_letter_or_text():
@@ -111,6 +125,29 @@ def test_choice_by_number_letter_or_text():
         parse_answer("choice", "4", opts)
 
 
+@pytest.mark.parametrize("typed,index", [("b", 1), ("B", 1), ("b)", 1), ("2", 1), ("int64", 1), ("torch.int64", 1),
+                                         ("long", 1), ("a", 0), ("1", 0), ("int32", 0), ("c", 2), ("float", 2)])
+def test_choice_reads_letters_numbers_and_text_as_the_list_shows_them(typed, index):
+    opts = ("torch.int32", "torch.int64", "torch.float32")
+    assert parse_answer("choice", typed, opts) == index
+    right = tensor([1], [1], "torch.int64")
+    assert grade(card("choice", opts), typed, right).correct is (index == 1)
+
+
+@pytest.mark.parametrize("typed", ["d", "4", "int8", "banana", ""])
+def test_a_choice_that_names_no_option_gets_a_hint(typed):
+    opts = ("torch.int32", "torch.int64", "torch.float32")
+    v = grade(card("choice", opts), typed, tensor([1], [1], "torch.int64"))
+    assert v.status == "unparsed" and v.hint
+
+
+def test_a_number_that_is_also_another_options_text_is_ambiguous():
+    opts = ("3", "1", "2")  # typing 2: the second option, or the option that reads 2?
+    with pytest.raises(Ambiguous):
+        parse_answer("choice", "2", opts)
+    assert parse_answer("choice", "c", opts) == 2 and parse_answer("choice", "1", ("1", "5")) == 0
+
+
 def test_verdict_tells_both_sides():
     v = grade(card("shape"), "(5, 3, 4, 1)", raised())
     assert v.status == "wrong"
@@ -118,8 +155,10 @@ def test_verdict_tells_both_sides():
     assert grade(card("shape"), "error", raised()).correct
     assert grade(card("raises"), "Exception", raised()).correct  # a base class counts
     assert not grade(card("raises"), "TypeError", raised()).correct
-    assert not grade(card("raises"), "no", raised()).correct
-    assert grade(card("raises"), "no", plain(None)).correct
+    assert not grade(card("raises"), "runs", raised()).correct
+    assert grade(card("raises"), "runs", plain(None)).correct
+    assert grade(card("raises"), "raises", raised()).said == "it raises"
+    assert not grade(card("raises"), "raises", plain(None)).correct
 
 
 def test_each_kind_against_real_shaped_outcomes():
@@ -133,7 +172,7 @@ def test_each_kind_against_real_shaped_outcomes():
 
 def test_unparseable_answer_is_not_graded():
     v = grade(card("shape"), "five by three", tensor([], [5, 3]))
-    assert v.status == "unparsed" and not v.graded and "read as a shape" in v.sentence()
+    assert v.status == "unparsed" and not v.graded and "type a shape" in v.sentence()
 
 
 def test_failed_runs_and_broken_cards_are_not_held_against_the_learner():
@@ -148,7 +187,8 @@ def test_choice_right_option_comes_from_the_outcome():
     assert right_choice(c, tensor([[0] * 3] * 2, [2, 3])) == 0
     assert right_choice(c, raised()) == 2
     assert grade(c, "c", raised()).correct and not grade(c, "1", raised()).correct
-    assert grade(c, "1", tensor([[0] * 3] * 2, [2, 3])).truth.endswith("the answer is 1. (2, 3)")
+    assert grade(c, "1", tensor([[0] * 3] * 2, [2, 3])).truth.endswith("the answer is a) (2, 3)")
+    assert grade(c, "1", tensor([[0] * 3] * 2, [2, 3])).said == "a) (2, 3)"
     assert option_matches("torch.int64", tensor([1], [1], "torch.int64"))
     assert option_matches("no error", plain(None)) and not option_matches("no error", raised())
 

@@ -12,9 +12,9 @@ from textual.binding import Binding
 from ..runner import Runner, WorkerFailed
 from ..session import StudySession
 from ..store import Store
-from .badge import DeviceBadge
-from .study import StudyScreen
-from .summary import NothingDueScreen, SummaryScreen
+from .screens.study import StudyScreen
+from .screens.summary import NothingDueScreen, SummaryScreen
+from .widgets.badge import DeviceBadge
 
 
 def guess_device(choice: str) -> str:
@@ -69,8 +69,16 @@ class QuizzerApp(App[None]):
             self.notify("Still nothing to study: no cards left for that.", severity="warning")
         self.open_session()
 
-    def session_finished(self) -> None:
+    @property
+    def running_device(self) -> str:
+        """Where snippets run: what the worker said once it is up, the best guess before."""
+        return self.runner.info.device if self.runner.ready.is_set() and self.runner.info.device else self.device_choice
+
+    def on_study_screen_finished(self, _: StudyScreen.Finished) -> None:
         self.switch_screen(SummaryScreen(self.session.summary(), self.session.today))
+
+    def on_study_screen_open_stats(self, _: StudyScreen.OpenStats) -> None:
+        self.action_stats()
 
     @work(thread=True, exclusive=True, group="warm-up")
     def warm_up(self) -> None:
@@ -91,7 +99,7 @@ class QuizzerApp(App[None]):
                 badge.label, badge.state = label, state
 
     def action_stats(self) -> None:
-        from .stats import StatsScreen
+        from .screens.stats import StatsScreen
 
         self.push_screen(StatsScreen(self.store), self._after_stats)
 

@@ -11,7 +11,7 @@ from quizzer.runner import Outcome
 from quizzer.session import SessionSummary, StudySession
 from quizzer.store import Store
 from quizzer.tui.app import QuizzerApp
-from quizzer.tui.summary import SummaryScreen
+from quizzer.tui.screens.summary import SummaryScreen
 
 from .fakes import CannedRunner
 from .test_study import DECK
@@ -77,3 +77,55 @@ def test_verdict_screen_light_theme(snap_compare, app):
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=answer)
+
+
+def tallest_bundled_card():
+    """The bundled card that needs the most rows: question, code, ask and explanation."""
+    import textwrap
+
+    from quizzer.deck import bundled_deck_dir, load_decks
+
+    cards = [c for d in load_decks(sorted(bundled_deck_dir().glob("*.yaml"))) for c in d.cards if c.executable]
+    return max(cards, key=lambda c: (len(textwrap.wrap(c.question, 74)) + len(c.code.splitlines())
+                                     + len(textwrap.wrap(c.explain, 74)), c.deck_id, c.id))
+
+
+@pytest.fixture
+def tall_app(tmp_path):
+    from quizzer.library import open_library
+
+    card = tallest_bundled_card()
+    store = open_library(tmp_path / "tall.db")
+    outcome = Outcome("raised", error={"type": "RuntimeError", "mro": ["RuntimeError", "Exception"],
+                                       "message": "a canned failure, long enough to wrap once on a narrow screen"},
+                      seconds=0.0004, device="cpu")
+    yield QuizzerApp(store, StudySession(store, deck_ids=[card.deck_id], new_limit=1000), runner=CannedRunner({card.id: outcome}))
+    store.close()
+
+
+async def to_card(pilot, card_id):
+    while pilot.app.screen.card.id != card_id:
+        await pilot.press("ctrl+k")
+        await pilot.pause()
+
+
+def test_tallest_bundled_verdict_at_80x24(snap_compare, tall_app):
+    async def answer(pilot):
+        await settle(pilot)
+        await to_card(pilot, tallest_bundled_card().id)
+        await pilot.press(*"(3, 2)", "enter")  # whatever the kind: wrong, or a hint
+        await pilot.pause(0.1)
+        await pilot.press("end")
+        await pilot.pause(0.1)
+
+    assert snap_compare(tall_app, terminal_size=(80, 24), run_before=answer)
+
+
+def test_recall_grade_row_at_80x24(snap_compare, app):
+    async def reveal(pilot):
+        await settle(pilot)
+        await pilot.press("ctrl+k", "ctrl+k", "ctrl+k", "ctrl+k")
+        await pilot.press("space")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=reveal)

@@ -11,7 +11,7 @@ from quizzer.deck import parse_deck
 from quizzer.session import StudySession
 from quizzer.store import Store
 from quizzer.tui.app import QuizzerApp
-from quizzer.tui.stats import Heatmap, StatsScreen
+from quizzer.tui.screens.stats import Heatmap, StatsScreen
 
 from .fakes import CannedRunner
 

@@ -8,7 +8,9 @@ from quizzer.deck import parse_deck
 from quizzer.session import StudySession
 from quizzer.store import Store
 from quizzer.tui.app import QuizzerApp
-from textual.widgets import Input, Static
+from textual.widgets import Input
+
+from quizzer.tui.screens.study import Phase, StudyScreen
 
 DECK = """\
 id: flow
@@ -23,7 +25,7 @@ cards:
       y = torch.ones(3)
     ask: x + y
     explain: Trailing dimensions are compared; size 1 stretches.
-    source: 000_c36d55c556e7abde.txt §4.2
+    source: PyTorch catalogue notes § 4.2 一般语义
   - id: hang
     kind: raises
     question: Does this finish?
@@ -63,33 +65,47 @@ def app_for(db, runner, **kw):
 
 
 def text(app, selector):
-    return str(app.screen.query_one(selector, Static).render())
+    return str(app.screen.query_one(selector).render())
 
 
-async def wait_verdict(pilot):
-    for _ in range(200):
+async def until(pilot, condition, what="the screen to settle"):
+    """Wait for what a learner would wait for: a verdict, a hint, the next card."""
+    for _ in range(300):
         await pilot.pause(0.02)
-        screen = pilot.app.screen
-        if screen.phase != "running" and (screen.query_one("#verdict").display or screen.query_one("#hint").display):
+        if condition():
             return
-    raise AssertionError("no verdict")
+    raise AssertionError(f"timed out waiting for {what}")
 
 
-async def answer(pilot, value):
-    pilot.app.screen.query_one("#answer", Input).value = value
-    await pilot.press("enter")
-    await wait_verdict(pilot)
+async def type_answer(pilot, typed):
+    """Type like a learner, key by key, then Enter; wait until the run's answer is on screen."""
+    await pilot.press(*typed, "enter")
+    await settled(pilot)
+
+
+async def settled(pilot):
+    def calm() -> bool:
+        screen = pilot.app.screen
+        return not isinstance(screen, StudyScreen) or screen.phase not in (Phase.RUNNING, Phase.SAVING)
+
+    await until(pilot, calm, "the run and the grade")
+
+
+async def grade_with(pilot, *keys):
+    before = pilot.app.session.position
+    await pilot.press(*keys)
+    await until(pilot, lambda: pilot.app.session.position != before or pilot.app.screen.phase is Phase.QUESTION
+                or not isinstance(pilot.app.screen, StudyScreen), "the grade to be saved")
 
 
 async def test_right_answer_is_recorded_with_the_chosen_grade(db, runner):
     app = app_for(db, runner)
     async with app.run_test(size=(80, 24)) as pilot:
         assert "Shape of x + y?" in text(app, "#question")
-        await answer(pilot, "2x3")
+        await type_answer(pilot, "2x3")
         assert "✓ Right" in text(app, "#verdict") and "gave shape (2, 3)" in text(app, "#verdict")
         assert "3  hard · 1d" in text(app, "#grades") and "0  blackout" not in text(app, "#grades")
-        await pilot.press("4")
-        await pilot.pause()
+        await grade_with(pilot, "4")
         assert "Does this finish?" in text(app, "#question")
     with Store(db) as s:
         [row] = s.reviews()
@@ -101,13 +117,12 @@ async def test_right_answer_is_recorded_with_the_chosen_grade(db, runner):
 async def test_wrong_answer_only_allows_low_grades(db, runner):
     app = app_for(db, runner)
     async with app.run_test(size=(80, 24)) as pilot:
-        await answer(pilot, "(3, 2)")
+        await type_answer(pilot, "(3, 2)")
         assert "✗ Wrong" in text(app, "#verdict") and "you said  (3, 2)" in text(app, "#verdict")
         await pilot.press("5")  # not allowed for a wrong answer: ignored
         await pilot.pause()
-        assert app.screen.phase == "verdict"
-        await pilot.press("enter")  # default for a wrong answer is 1
-        await pilot.pause()
+        assert app.screen.phase is Phase.VERDICT
+        await grade_with(pilot, "enter")  # default for a wrong answer is 1
     with Store(db) as s:
         assert [(r["verdict"], r["grade"]) for r in s.reviews()] == [("wrong", 1)]
         assert s.card_state("flow", "shape").state.lapses == 1
@@ -116,11 +131,12 @@ async def test_wrong_answer_only_allows_low_grades(db, runner):
 async def test_unparseable_answer_keeps_input_and_records_nothing(db, runner):
     app = app_for(db, runner)
     async with app.run_test(size=(80, 24)) as pilot:
-        await answer(pilot, "two by three")
-        assert app.screen.phase == "question"
-        assert "read as a shape" in text(app, "#hint")
+        await type_answer(pilot, "two by three")
+        assert app.screen.phase is Phase.QUESTION
+        assert "type a shape" in text(app, "#hint")
         assert app.screen.query_one("#answer", Input).value == "two by three"
-        await answer(pilot, "(2, 3)")
+        await pilot.press(*["backspace"] * 12)
+        await type_answer(pilot, "(2, 3)")
         assert "✓ Right" in text(app, "#verdict")
     with Store(db) as s:
         assert s.reviews() == []
@@ -131,8 +147,8 @@ async def test_timed_out_card_is_not_held_against_the_learner(db, runner):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+k")  # skip the shape card
         await pilot.pause()
-        await answer(pilot, "no")
-        assert app.screen.phase == "unrun"
+        await type_answer(pilot, "runs")
+        assert app.screen.phase is Phase.UNRUN
         assert "timed out after 0.5 s" in text(app, "#verdict") and "not held against you" in text(app, "#verdict")
         await pilot.press("ctrl+s")  # suspend it
         await pilot.pause()
@@ -147,20 +163,20 @@ async def test_bool_choice_and_recall_cards(db, runner):
         await pilot.press("ctrl+k", "ctrl+k")
         await pilot.pause()
         await pilot.press("n")
-        await wait_verdict(pilot)
+        await settled(pilot)
         assert "✓ Right" in text(app, "#verdict")
-        await pilot.press("5")
-        await pilot.pause()
-        await pilot.press("down", "enter")  # choose "torch.int64"
-        await wait_verdict(pilot)
-        assert "✓ Right" in text(app, "#verdict")
+        await grade_with(pilot, "5")
+        await pilot.press("down", "down")  # walk to b) torch.int64: the box shows what Enter sends
+        assert app.screen.query_one("#answer", Input).value == "b"
         await pilot.press("enter")
-        await pilot.pause()
+        await settled(pilot)
+        assert "✓ Right" in text(app, "#verdict") and "you said  b) torch.int64" in text(app, "#verdict")
+        await grade_with(pilot, "enter")
         await pilot.press("space")
         await pilot.pause()
         assert "A tensor with no grad_fn." in text(app, "#verdict")
-        await pilot.press("2")  # the learner judges themself wrong
-        await pilot.pause()
+        assert "4  good" in text(app, "#grades") and "Enter = 4" in text(app, "#grades")
+        await grade_with(pilot, "2")  # the learner judges themself wrong
     with Store(db) as s:
         assert [(r["card_id"], r["verdict"], r["grade"]) for r in s.reviews()] == [
             ("flag", "right", 5), ("pick", "right", 5), ("idea", "wrong", 2)]
@@ -169,12 +185,11 @@ async def test_bool_choice_and_recall_cards(db, runner):
 async def test_undo_restores_the_card_and_removes_the_review(db, runner):
     app = app_for(db, runner)
     async with app.run_test(size=(80, 24)) as pilot:
-        await answer(pilot, "(2, 3)")
-        await pilot.press("5")
-        await pilot.pause()
+        await type_answer(pilot, "(2, 3)")
+        await grade_with(pilot, "5")
         await pilot.press("ctrl+z")
         await pilot.pause()
-        assert "Shape of x + y?" in text(app, "#question") and app.screen.phase == "question"
+        assert "Shape of x + y?" in text(app, "#question") and app.screen.phase is Phase.QUESTION
     with Store(db) as s:
         assert s.reviews() == [] and s.card_state("flow", "shape").is_new
 
@@ -182,9 +197,8 @@ async def test_undo_restores_the_card_and_removes_the_review(db, runner):
 async def test_quit_mid_session_then_resume(db, runner):
     app = app_for(db, runner)
     async with app.run_test(size=(80, 24)) as pilot:
-        await answer(pilot, "(2, 3)")
-        await pilot.press("5")
-        await pilot.pause()
+        await type_answer(pilot, "(2, 3)")
+        await grade_with(pilot, "5")
         await pilot.press("ctrl+q")
     with Store(db) as s:
         assert [r["card_id"] for r in s.reviews()] == ["shape"]
@@ -197,15 +211,15 @@ async def test_quit_mid_session_then_resume(db, runner):
 async def test_session_summary_then_nothing_due(db, runner):
     app = app_for(db, runner, limit=1)
     async with app.run_test(size=(80, 24)) as pilot:
-        await answer(pilot, "(2, 3)")
-        await pilot.press("5")
-        await pilot.pause()
-        summary = str(app.screen.query_one("#summary", Static).render())
+        await type_answer(pilot, "(2, 3)")
+        await grade_with(pilot, "5")
+        await until(pilot, lambda: bool(app.screen.query("#summary")), "the summary")
+        summary = text(app, "#summary")
         assert "cards reviewed  1" in summary and "accuracy        100% (1 of 1 right)" in summary
         assert "streak          1 day" in summary
     done = app_for(db, runner, new_limit=0)
     async with done.run_test(size=(80, 24)) as pilot:
-        message = str(done.screen.query_one("#nothing-due", Static).render())
+        message = text(done, "#nothing-due")
         assert "Nothing is due right now." in message and "(in 1 day)" in message
         await pilot.press("n")
         await pilot.pause()
@@ -221,3 +235,31 @@ async def test_help_screen_opens_and_closes(db, runner):
         await pilot.press("escape")
         await pilot.pause()
         assert type(app.screen).__name__ == "StudyScreen"
+
+
+async def test_every_part_of_a_tall_verdict_is_reachable_with_the_keyboard(tmp_path, runner):
+    """At 80x24 the explanation of a long card is below the fold: PageDown/End/Home reach it."""
+    explain = " ".join(f"Line {i} of a long explanation that wraps." for i in range(30))
+    deck = DECK.replace("explain: Trailing dimensions are compared; size 1 stretches.", f"explain: {explain}")
+    path = tmp_path / "tall.db"
+    with Store(path) as s:
+        s.import_decks([parse_deck(deck.encode(), "flow.yaml")])
+    app = app_for(path, runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_answer(pilot, "2x3")
+        body = app.screen.query_one("#body")
+        assert body.max_scroll_y > 0
+        await pilot.press("end")
+        await pilot.pause(0.1)
+        assert body.scroll_y == body.max_scroll_y
+        await pilot.press("home")
+        await pilot.pause(0.1)
+        assert body.scroll_y == 0
+        await pilot.press("pagedown")
+        await pilot.pause(0.1)
+        assert body.scroll_y > 0
+        grades = app.screen.query_one("#grades")
+        assert grades.region.bottom <= 23 and "Enter = 5" in text(app, "#grades")  # the whole row is on screen
+        await grade_with(pilot, "enter")
+    with Store(path) as s:
+        assert [r["grade"] for r in s.reviews()] == [5]

@@ -13,9 +13,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
-from ..session import format_duration
-from ..stats import Dashboard, dashboard
-from ..store import Store, study_day
+from ...session import format_duration
+from ...stats import Dashboard, dashboard
+from ...store import Store, study_day
 
 HEAT_LEVELS = ("·", "▪", "▪", "■", "■")
 HEAT_STYLES = ("grey35", "green4", "green3", "green3", "bold bright_green")

@@ -8,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from ...kinds import KINDS
+
 HELP = """\
 # How quizzer works
 
@@ -16,28 +18,31 @@ snippet on your device; the run decides whether you were right. You only say how
 
 | key | does |
 |---|---|
-| `Enter` | submit your answer; on the verdict, take the suggested grade |
+| `Enter` | submit your answer; on the verdict, take the suggested grade (after revealing a recall card: 4 good) |
 | `0` `1` `2` | grade a wrong answer: blackout · wrong · almost |
 | `3` `4` `5` | grade a right answer: hard · good · easy |
 | `y` `n` `e` | yes / no / "it raises" on a yes-no card |
+| `↑` `↓` | walk the options of a choice card |
+| `PgUp` `PgDn` `Home` `End` | scroll the card and the verdict |
 | `space` | show the answer of a recall card |
 | `ctrl+z` or `u` | undo the last grade |
 | `ctrl+s` | suspend this card (it will not come back) |
 | `ctrl+k` | skip this card for now |
 | `ctrl+t` | statistics |
 | `?` `F1` | this help · `ctrl+q` quit (every grade is already saved) |
-
-# Writing answers
-
-* **shape** — `(5, 3, 4, 1)`, `5,3,4,1`, `5x3x4x1`, `torch.Size([5, 3])`; `()` for a scalar
-* **value** — `9`, `0.5`, `[[1, 2], [3, 4]]`, `tensor([1., 2.])`, `True`, `None`
-* **dtype** — `float32`, `torch.int64`, `long`, `double`, `bool`
-* **raises** — `no`, or `error`, or the exception: `RuntimeError`
-* **choice** — the option's number, letter or text
-
-On any card, `error` (or an exception's name) says you think the snippet raises.
-Numbers are compared with the precision you type: `0.31` matches 0.3133.
 """
+
+
+def answer_syntax() -> str:
+    """How to write an answer, kind by kind, straight from the registry of card kinds."""
+    lines = ["# Writing answers", ""]
+    for kind, spec in KINDS.items():
+        examples = " · ".join(f"`{e}`" for e in spec.examples)
+        lines.append(f"* **{kind}** — {spec.hint}: {examples}")
+    lines += ["", "On shape, value, dtype and yes-no cards, `error` (or an exception's name) says you think",
+              "the snippet raises. On a **raises** card a bare `yes` or `no` is refused: say `runs` or `raises`.",
+              "Numbers are compared with the precision you type: `0.31` matches 0.3133."]
+    return "\n".join(lines)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -45,4 +50,4 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Markdown(HELP)
+            yield Markdown(HELP + "\n" + answer_syntax())

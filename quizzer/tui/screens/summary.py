@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..session import SessionSummary, format_duration
+from ...session import SessionSummary, format_duration
 
 
 def when(day: date | None, today: date) -> str:

@@ -1,0 +1,1 @@
+"""Screens: one per place the learner can be (studying, help, stats, summaries)."""

@@ -1,0 +1,304 @@
+"""The study screen: one card at a time, question -> answer -> verdict -> grade.
+
+The screen submits the current and the next card to the worker as soon as a card is shown, so by
+the time the learner presses Enter the outcome is usually waiting and grading is immediate. What
+the screen may do next is decided by its `Phase` alone (see `check_action`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from enum import Enum
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ...deck import Card
+from ...grading import Status, Verdict, grade
+from ...kinds import Control, spec
+from ...scheduler import GRADE_NAMES, allowed_grades, suggested_grade
+from ...session import QueueItem, StudySession
+from ...store import StoreError
+from ..widgets.answer_box import AnswerBox
+from ..widgets.badge import DeviceBadge
+from ..widgets.card_view import CardView
+from ..widgets.grade_bar import GradeBar, GradeChoice
+from ..widgets.verdict_panel import VerdictPanel
+
+if TYPE_CHECKING:
+    from ..app import QuizzerApp
+
+RECALL_DEFAULT = 4  # after revealing, Enter means "good", as Anki's Space does; never "easy"
+SOURCES = {"new": "new card", "again": "again", "review": "review"}
+
+
+class Phase(Enum):
+    QUESTION = "question"  # the card is shown; the learner is answering
+    RUNNING = "running"  # answered; waiting for the run's outcome
+    VERDICT = "verdict"  # the run decided; the learner grades how hard it was
+    REVEALED = "revealed"  # a recall card's back is shown; the learner judges themself
+    UNRUN = "unrun"  # the run failed or the card is broken: skip or suspend
+    SAVING = "saving"  # the grade is being written
+
+
+class StudyScreen(Screen[None]):
+    BINDINGS = [
+        Binding("enter", "accept", "Grade", show=True),
+        *(Binding(str(g), f"grade({g})", GRADE_NAMES[g], show=False) for g in range(6)),
+        Binding("y", "say('yes')", "Yes"),
+        Binding("n", "say('no')", "No"),
+        Binding("e", "say('error')", "Raises"),
+        Binding("space", "reveal", "Show answer"),
+        Binding("pageup", "scroll(-1)", "Scroll up", show=False),
+        Binding("pagedown", "scroll(1)", "Scroll down", show=False),
+        Binding("ctrl+z", "undo", "Undo", priority=True),
+        Binding("u", "undo", "Undo", show=False),
+        Binding("ctrl+k", "skip", "Skip", priority=True),
+        Binding("ctrl+s", "suspend", "Suspend", priority=True),
+        Binding("ctrl+t", "stats", "Stats", priority=True),
+        Binding("question_mark,f1", "help", "Help", priority=True),
+    ]
+
+    class Finished(Message):
+        """The queue is empty: the app shows the session's summary."""
+
+    class OpenStats(Message):
+        """The learner asked for the stats screen."""
+
+    def __init__(self, session: StudySession) -> None:
+        super().__init__()
+        self.session = session
+        self.phase = Phase.QUESTION
+        self.item: QueueItem | None = None
+        self.shown_at = time.monotonic()
+        self.default = 0  # the grade Enter gives on the verdict or a revealed recall card
+        self.verdict_correct = False  # what the run decided, for the grades it allows
+        self.answer_text = ""  # what the learner typed, stored with the review
+        self.seconds = 0.0  # how long the learner took to answer
+
+    @property
+    def quizzer(self) -> QuizzerApp:
+        return cast("QuizzerApp", self.app)
+
+    @property
+    def card(self) -> Card | None:
+        return self.item.state.card if self.item else None
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Static(id="deck-title")
+            yield Static(id="progress")
+            yield DeviceBadge(id="badge")
+        with VerticalScroll(id="body"):
+            yield CardView(id="card")
+            yield AnswerBox(id="answer-box")
+            yield VerdictPanel(id="verdict-panel")
+        yield GradeBar(id="grades")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_card()
+
+    # -- state --------------------------------------------------------------------------------
+    def set_phase(self, phase: Phase) -> None:
+        self.phase = phase
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        control = spec(self.card.kind).control if self.card else None
+        if action == "say":
+            return self.phase is Phase.QUESTION and control is Control.KEYS
+        if action == "reveal":
+            return self.phase is Phase.QUESTION and control is Control.REVEAL
+        if action == "grade":
+            return self.phase in (Phase.VERDICT, Phase.REVEALED) and parameters[0] in self.allowed
+        if action == "accept":
+            return self.phase in (Phase.VERDICT, Phase.REVEALED, Phase.UNRUN)
+        if action == "undo":
+            return bool(self.session.done) and self.phase not in (Phase.RUNNING, Phase.SAVING)
+        if action in ("skip", "suspend"):
+            return self.item is not None and self.phase is not Phase.SAVING
+        return True
+
+    @property
+    def allowed(self) -> tuple[int, ...]:
+        if self.phase is Phase.REVEALED:
+            return tuple(range(6))  # recall: the learner is the judge
+        if self.phase is Phase.VERDICT:
+            return allowed_grades(self.verdict_correct)
+        return ()
+
+    # -- showing a card -----------------------------------------------------------------------
+    def show_card(self) -> None:
+        self.item = self.session.current
+        if self.item is None:
+            self.post_message(self.Finished())
+            return
+        card = self.item.state.card
+        self.call_after_refresh(self._precompute)
+        counts = self.session.counts()
+        self.query_one("#deck-title", Static).update(Text(self.item.state.deck_title, style="bold"))
+        self.query_one("#progress", Static).update(Text.assemble(
+            (f"{self.session.position}/{self.session.total}  ", "dim"),
+            (f"new {counts['new']}", "cyan"), "  ",
+            (f"again {counts['again']}", "red"), "  ", (f"review {counts['review']}", "green")))
+        device = self.quizzer.running_device if isinstance(card.expect, dict) and not card.device else None
+        self.query_one(CardView).show(card, SOURCES[self.item.source], device)
+        self.query_one(AnswerBox).show(card)
+        self.query_one(VerdictPanel).clear()
+        self.query_one(GradeBar).display = False
+        body = self.query_one("#body", VerticalScroll)
+        body.scroll_home(animate=False)
+        if spec(card.kind).control in (Control.KEYS, Control.REVEAL):
+            body.focus()
+        self.shown_at = time.monotonic()
+        self.set_phase(Phase.QUESTION)
+
+    def _precompute(self) -> None:
+        """Run this card and the next while the learner reads, so Enter finds the outcome waiting."""
+        for item in (self.session.current, self.session.upcoming):
+            if item is not None and item.state.card.executable:
+                self.quizzer.runner.submit(item.state.card)
+
+    # -- answering ----------------------------------------------------------------------------
+    @on(AnswerBox.Submitted)
+    def on_answer(self, event: AnswerBox.Submitted) -> None:
+        if self.phase is Phase.QUESTION:
+            self.submit(event.text)
+
+    def action_say(self, word: str) -> None:
+        self.submit(word)
+
+    def submit(self, text: str) -> None:
+        card = self.card
+        if card is None:
+            return
+        if not text.strip():
+            self.query_one(AnswerBox).show_hint(spec(card.kind).hint)
+            return
+        self.set_phase(Phase.RUNNING)
+        self.grade_answer(card, text.strip(), time.monotonic() - self.shown_at)
+
+    @work(exclusive=True, group="grading")
+    async def grade_answer(self, card: Card, text: str, seconds: float) -> None:
+        runner = self.quizzer.runner
+        future = runner.submit(card)
+        if not future.done():
+            waiting = "running the snippet…" if runner.ready.is_set() else f"warming up {self.quizzer.device_choice}…"
+            self.query_one(AnswerBox).show_hint(waiting)
+            outcome = await asyncio.to_thread(runner.run, card)
+        else:
+            outcome = future.result()
+        if card is not self.card:
+            return
+        verdict = grade(card, text, outcome)
+        if verdict.status is Status.UNPARSED:
+            self.set_phase(Phase.QUESTION)
+            box = self.query_one(AnswerBox)
+            box.show_hint(verdict.hint)
+            box.focus_box()
+            return
+        self.show_verdict(card, verdict, outcome, text, seconds)
+
+    def show_verdict(self, card: Card, verdict: Verdict, outcome, text: str, seconds: float) -> None:  # type: ignore[no-untyped-def]
+        self.query_one(AnswerBox).hide()
+        self.query_one(VerdictPanel).show_verdict(card, verdict, outcome)
+        body = self.query_one("#body", VerticalScroll)
+        body.focus()  # arrows, PageUp/PageDown, Home/End now scroll the verdict
+        self.call_after_refresh(body.scroll_to_widget, self.query_one("#verdict-panel"), top=True, animate=False)
+        if not verdict.graded:
+            self.set_phase(Phase.UNRUN)
+            return
+        self.verdict_correct = verdict.correct
+        self.answer_text, self.seconds = text, seconds
+        self.set_phase(Phase.VERDICT)
+        self._show_grades(allowed_grades(verdict.correct), suggested_grade(verdict.correct, seconds))
+
+    def action_reveal(self) -> None:
+        card = self.card
+        if card is None:
+            return
+        self.answer_text, self.seconds = "", time.monotonic() - self.shown_at
+        self.query_one(AnswerBox).hide()
+        self.query_one(VerdictPanel).show_recall(card)
+        self.set_phase(Phase.REVEALED)
+        self._show_grades(tuple(range(6)), RECALL_DEFAULT)
+
+    def _show_grades(self, grades: tuple[int, ...], default: int) -> None:
+        self.default = default
+        choices = tuple(GradeChoice(g, GRADE_NAMES[g], self.session.interval_preview(g)) for g in grades)
+        self.query_one(GradeBar).show(choices, default)
+
+    def action_scroll(self, pages: int) -> None:
+        body = self.query_one("#body", VerticalScroll)
+        (body.scroll_page_down if pages > 0 else body.scroll_page_up)(animate=False)
+
+    # -- grading ------------------------------------------------------------------------------
+    def action_accept(self) -> None:
+        if self.phase is Phase.UNRUN:
+            self.action_skip()
+        elif self.phase in (Phase.VERDICT, Phase.REVEALED):
+            self.action_grade(self.default)
+
+    def action_grade(self, grade_value: int) -> None:
+        if grade_value not in self.allowed:
+            return
+        correct = self.verdict_correct if self.phase is Phase.VERDICT else grade_value >= 3
+        self.set_phase(Phase.SAVING)
+        self.save_grade(grade_value, correct, self.answer_text, round(self.seconds, 3))
+
+    @work(thread=True, exclusive=True, group="save")
+    def save_grade(self, grade_value: int, correct: bool, text: str, seconds: float) -> None:
+        """Write the grade off the UI thread: a busy database must never freeze the screen."""
+        info = self.quizzer.runner.info
+        try:
+            self.session.answer(grade=grade_value, correct=correct, answer=text, seconds=seconds,
+                                device=info.device or None, torch_version=info.torch_version or None)
+        except (StoreError, sqlite3.Error) as exc:
+            self.app.call_from_thread(self._not_saved, f"{exc}")
+            return
+        self.app.call_from_thread(self.show_card)
+
+    def _not_saved(self, why: str) -> None:
+        self.notify(f"The grade was not saved: {why}. Press a grade to try again.", severity="error", timeout=10)
+        self.set_phase(Phase.REVEALED if spec(self.card.kind).control is Control.REVEAL else Phase.VERDICT)
+
+    def action_undo(self) -> None:
+        try:
+            restored = self.session.undo()
+        except StoreError as exc:  # another session graded since: undoing would take back its grade
+            self.notify(str(exc), severity="warning", timeout=6)
+            return
+        if restored is not None:
+            self.notify("Last grade undone", timeout=2)
+            self.show_card()
+
+    def action_skip(self) -> None:
+        self.session.skip()
+        self.show_card()
+
+    def action_suspend(self) -> None:
+        card = self.card
+        if card is None:
+            return
+        self.session.suspend()
+        self.notify(f"Suspended {card.deck_id}/{card.id}", timeout=3)
+        self.show_card()
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    def action_stats(self) -> None:
+        self.post_message(self.OpenStats())

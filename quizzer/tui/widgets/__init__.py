@@ -1,0 +1,1 @@
+"""Widgets grouped by feature: the card, the answer, the verdict, the grades, the device badge."""
