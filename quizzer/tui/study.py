@@ -267,7 +267,7 @@ class StudyScreen(Screen[None]):
         verdict.display = True
         self._show_explain()
         self.set_phase("revealed")
-        self._show_grades(tuple(range(6)), default=suggested_grade(True, self.seconds))
+        self._show_grades(tuple(range(6)), default=suggested_grade(None, self.seconds))
 
     def show_verdict(self) -> None:
         verdict, outcome = self.verdict, self.outcome
