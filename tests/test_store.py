@@ -242,3 +242,19 @@ def test_valid_day_start_moves_the_rollover(monkeypatch):
     assert study_day(late) == date(2026, 3, 1)
     monkeypatch.setenv("QUIZZER_DAY_STARTS_AT", "")
     assert study_day(late) == date(2026, 3, 2)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dates(min_value=date(2000, 1, 1)), st.lists(st.tuples(st.integers(-3, 60_000), st.integers(0, 5)), max_size=25))
+def test_any_grades_on_any_days_are_recorded_without_an_exception(start, steps):
+    with Store(":memory:") as s:
+        s.import_decks([deck()])
+        day = start
+        for gap, grade in steps:
+            day = date.fromordinal(min(max(day.toordinal() + gap, 1), date.max.toordinal()))
+            r = s.record_review("small", "concept", grade=grade, correct=grade >= 3, answer="", day=day)
+            assert r.day == day and 1 <= r.state.interval <= 36_500 and r.due is not None
+        assert len(s.reviews()) == len(steps)
