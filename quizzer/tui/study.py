@@ -327,8 +327,11 @@ class StudyScreen(Screen[None]):
             return
         correct = self.verdict.correct if self.phase == "verdict" else grade_value >= 3
         info = self.app.runner.info
-        self.session.answer(grade=grade_value, correct=correct, answer=self.answer_text, seconds=round(self.seconds, 3),
-                            device=info.device or None, torch_version=info.torch_version or None)
+        try:
+            self.session.answer(grade=grade_value, correct=correct, answer=self.answer_text, seconds=round(self.seconds, 3),
+                                device=info.device or None, torch_version=info.torch_version or None)
+        except StoreError as exc:  # graded in another window since it was shown: shown again as it is now
+            self.notify(str(exc), severity="warning", timeout=6)
         self.show_card()
 
     def action_undo(self) -> None:
