@@ -35,7 +35,7 @@ class Source(StrEnum):
 @dataclass
 class QueueItem:
     state: CardState
-    source: str  # Source.REVIEW | Source.NEW | Source.AGAIN
+    source: Source
 
     @property
     def key(self) -> tuple[str, str]:
@@ -120,8 +120,7 @@ class StudySession:
         self.new_held_back = max(0, len(fresh) - quota) if self.tags else 0
         items = [QueueItem(s, Source.AGAIN) for s in drills] + [QueueItem(s, Source.REVIEW) for s in due]
         items += [QueueItem(s, Source.NEW) for s in fresh[:quota]]
-        seen: set[tuple[str, str]] = set()
-        items = [i for i in items if not (i.key in seen or seen.add(i.key))]  # a drill may also be due
+        items = list({i.key: i for i in reversed(items)}.values())[::-1]  # a drill may also be due: keep it first
         self.queue = items[: self.limit] if self.limit else items
 
     def load_tags(self, tags: list[str], limit: int | None = 20) -> None:
@@ -163,7 +162,7 @@ class StudySession:
         return self.queue[1] if len(self.queue) > 1 else None
 
     def counts(self) -> dict[str, int]:
-        out = {Source.NEW: 0, Source.AGAIN: 0, Source.REVIEW: 0}
+        out: dict[str, int] = {Source.NEW: 0, Source.AGAIN: 0, Source.REVIEW: 0}
         for item in self.queue:
             out[item.source] += 1
         return out

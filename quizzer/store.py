@@ -360,10 +360,10 @@ class Store:
         now = now or datetime.now(timezone.utc)
         day = chosen.today if chosen is not None else day or study_day(now)
         with self.transaction() as db:
-            row = db.execute(self._CARD_SELECT + " WHERE c.deck_id = ? AND c.card_id = ?", (deck_id, card_id)).fetchone()
+            row = db.execute("SELECT * FROM cards WHERE deck_id = ? AND card_id = ?", (deck_id, card_id)).fetchone()
             if row is None:
                 raise StoreError(f"no card {deck_id}/{card_id}")
-            current = _card_state(row).schedule
+            current = _schedule(row)
             if chosen is not None and chosen.before != current:
                 raise StoreError(f"{deck_id}/{card_id} was graded elsewhere since it was shown; nothing recorded, "
                                  "it is shown again as it is now")
@@ -547,6 +547,11 @@ def _deck_filter(deck_ids: list[str] | None) -> tuple[str, list[str]]:
 
 def _state(row: sqlite3.Row) -> Sm2State:
     return Sm2State(ease=row["ease"], interval=row["interval"], repetitions=row["repetitions"], lapses=row["lapses"])
+
+
+def _schedule(row: sqlite3.Row) -> Schedule:
+    return Schedule(_state(row), date.fromisoformat(row["due"]) if row["due"] else None,
+                    date.fromisoformat(row["last_day"]) if row["last_day"] else None)
 
 
 def _card_state(row: sqlite3.Row) -> CardState:

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import math
+from datetime import date, timedelta
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, strategies as st
 
 from quizzer.scheduler import (
-    MIN_EASE, Sm2State, allowed_grades, next_ease, repeat_today, review, suggested_grade,
+    GRADE_NAMES, MIN_EASE, Grade, Schedule, Sm2State, allowed_grades, check_grade, next_ease, next_states,
+    repeat_today, review, suggested_grade,
 )
 
 
@@ -81,11 +86,7 @@ def test_lapse_keeps_ease(q, ease):
 
 # -- one home for what a grade does: Grade, next_states -----------------------------------------
 
-from datetime import date, timedelta  # noqa: E402
-from fractions import Fraction  # noqa: E402
-import math  # noqa: E402
 
-from quizzer.scheduler import GRADE_NAMES, Grade, Schedule, check_grade, next_states  # noqa: E402
 
 D0 = date(2026, 3, 2)
 

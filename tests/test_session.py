@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from quizzer.deck import parse_deck
+from quizzer.scheduler import Grade
 from quizzer.session import StudySession, format_days
-from quizzer.store import study_day
+from quizzer.store import StoreError, study_day
 
 DECK = """\
 id: s
@@ -112,10 +113,7 @@ def test_format_days():
 
 # -- options, one study day, drills that survive, topic sessions ---------------------------------
 
-from datetime import date  # noqa: E402
 
-from quizzer.scheduler import Grade  # noqa: E402
-from quizzer.store import StoreError  # noqa: E402
 
 D0 = date(2026, 3, 2)
 TAGGED = """\

@@ -4,9 +4,12 @@ import sqlite3
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from quizzer.deck import parse_deck
-from quizzer.store import MIGRATIONS, SCHEMA_VERSION, Store, study_day
+from quizzer.scheduler import Grade, next_states
+from quizzer.settings import SettingError
+from quizzer.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, study_day
 
 from .conftest import SMALL_DECK
 
@@ -162,9 +165,6 @@ def test_refuses_database_from_newer_quizzer(tmp_path):
 
 # -- the store persists the chosen state, and refuses what it must ------------------------------
 
-from quizzer.scheduler import Grade, next_states  # noqa: E402
-from quizzer.settings import SettingError  # noqa: E402
-from quizzer.store import StoreError  # noqa: E402
 
 D0 = date(2026, 3, 2)
 
@@ -244,7 +244,6 @@ def test_valid_day_start_moves_the_rollover(monkeypatch):
     assert study_day(late) == date(2026, 3, 2)
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
 @settings(max_examples=40, deadline=None)
