@@ -120,7 +120,7 @@ class StudySession:
         self.new_held_back = max(0, len(fresh) - quota) if self.tags else 0
         items = [QueueItem(s, Source.AGAIN) for s in drills] + [QueueItem(s, Source.REVIEW) for s in due]
         items += [QueueItem(s, Source.NEW) for s in fresh[:quota]]
-        items = list({i.key: i for i in reversed(items)}.values())[::-1]  # a drill may also be due: keep it first
+        items = _first_of_each(items)  # a drill may also be due: it stays a drill
         self.queue = items[: self.limit] if self.limit else items
 
     def load_tags(self, tags: list[str], limit: int | None = 20) -> None:
@@ -254,6 +254,17 @@ class StudySession:
         right = sum(1 for d in self.done if d.review.verdict == "right")
         return SessionSummary(reviewed, right, sum(d.seconds for d in self.done),
                               self.store.next_due_date(self.deck_ids), self.store.streak(self.today))
+
+
+def _first_of_each(items: list[QueueItem]) -> list[QueueItem]:
+    """`items` in order, each card only at its first place."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for item in items:
+        if item.key not in seen:
+            seen.add(item.key)
+            out.append(item)
+    return out
 
 
 def format_days(days: int) -> str:

@@ -237,3 +237,14 @@ def test_study_ahead_daily_with_easy_grades_does_not_inflate_or_overflow(store):
 def test_new_batch_is_what_the_learner_asked_for(store):
     store.import_decks([parse_deck(DECK.encode(), "s.yaml")])
     assert StudySession(store, new_limit=6).new_batch == 6 and StudySession(store, new_limit=0).new_batch == 10
+
+
+def test_a_drill_that_is_also_due_is_queued_once_in_order(store):
+    store.import_decks([parse_deck(DECK.encode(), "s.yaml")])
+    make_due(store, "c3", last_day=D0 - timedelta(days=7))  # due yesterday
+    make_due(store, "c4", last_day=D0 - timedelta(days=6))  # due today
+    store.record_review("s", "c4", grade=5, correct=True, answer="", day=D0)  # c4 is right today: not due
+    store.record_review("s", "c0", grade=1, correct=False, answer="", day=D0)  # c0 due tomorrow, drilled today
+    store.db.execute("UPDATE cards SET due = ? WHERE card_id = 'c0'", (D0.isoformat(),))  # and also due today
+    # c0 counts as today's first new card, so a limit of 2 leaves room for one more
+    assert ids(StudySession(store, new_limit=2, day=D0)) == [("c0", "again"), ("c3", "review"), ("c1", "new")]
