@@ -40,3 +40,36 @@ async def test_nothing_due_offers_the_new_limit_asked_for(tmp_path):
             await pilot.pause()
             assert [i.source for i in app.session.queue] == ["new"] * 6
             assert app.session.queue[0].state.card.id == "c06"
+
+
+TOPICS = """\
+id: topics
+title: Topics
+description: Tagged recall cards.
+cards:
+""" + "".join(f"  - {{id: {c}, kind: recall, question: q, answer: a, tags: [{tag}]}}\n"
+              for c, tag in [("v0", "views"), ("v1", "views"), ("v2", "views"), ("a0", "autograd")])
+
+
+async def test_weak_topic_with_nothing_due_offers_its_new_cards_explicitly(tmp_path):
+    from quizzer.tui.stats import StatsScreen
+
+    with Store(tmp_path / "q.db") as store:
+        store.import_decks([parse_deck(TOPICS.encode(), "topics.yaml")])
+        session = StudySession(store, new_limit=1)
+        session.answer(1, answer="", seconds=1)  # v0 wrong
+        session.answer(4, answer="", seconds=1)  # v0 drilled to good: right today, not to be re-drilled
+        assert session.current is None
+        app = QuizzerApp(store, session, runner=CannedRunner({}))
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.push_screen(StatsScreen(store, today=session.today), app._after_stats)
+            await pilot.pause(0.2)
+            await app.workers.wait_for_complete()
+            await pilot.press("w")  # views is the weakest topic: nothing due, its 2 new cards past the limit
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, NothingDueScreen) and app.session.tags == ["views"]
+            message = str(app.screen.query_one("#nothing-due", Static).render())
+            assert "new cards left 2" in message and "to learn 1 new card beyond" in message  # --new 1: one at a time
+            await pilot.press("n")
+            await pilot.pause()
+            assert [i.state.card.id for i in app.session.queue] == ["v1"]
