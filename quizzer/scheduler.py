@@ -24,8 +24,9 @@ What the text does not say, and quizzer decides
 -----------------------------------------------
 The text assumes every repetition happens on its due day. A learner can review early (studying
 ahead, a topic session) or late (a holiday). Unhandled, early reviews inflate: reviewing a card
-daily with grade 5 multiplies its interval by EF each day (1, 6, 17, 50, 150, ... 778,462 days in
-13 days) although the learner only ever proved a one-day memory. So, for I(n) with n > 2 (the only
+daily with grade 5 multiplies its interval by EF each day (1, 6, 17, 50, 150, ... 778,462 days
+after 12 reviews, and the 13th overflowed the date) although the learner only ever proved a
+one-day memory. So, for I(n) with n > 2 (the only
 step that multiplies; I(1) and I(2) are fixed by the text):
 
 * Early (fewer days elapsed since the last scheduled review than the interval): the new interval
