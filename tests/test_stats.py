@@ -103,10 +103,12 @@ def test_weakest_topics_rank_by_estimated_retention_and_skip_all_right(history):
     assert [round(stats.estimated_retention(r, prior), 3) for r in d.weakest_topics] == [0.394, 0.431, 0.644, 0.644]
 
 
-def test_weakest_ranks_by_accuracy_then_evidence_and_keeps_five():
+def test_weakest_ranks_by_estimated_retention_skips_all_right_and_keeps_five():
     tags = [Retention(f"t{i}", right, total) for i, (right, total) in
             enumerate([(1, 2), (2, 4), (0, 3), (3, 3), (5, 10), (1, 3), (2, 9), (9, 10)])]
+    # prior 23/44 worth 4 answers: t2 .299, t6 .315, t5 .441, t4 .506, t1 .511, t0 .515, t7 .792; t3 never wrong
     assert [r.key for r in stats.weakest(tags)] == ["t2", "t6", "t5", "t4", "t1"]
+    assert "t3" not in [r.key for r in stats.weakest(tags, top=10)]
 
 
 def test_streak_today_and_time_spent(history):
