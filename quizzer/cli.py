@@ -11,6 +11,7 @@ from . import __version__
 from .deck import DeckError, load_decks, requires_problem
 from .library import open_library
 from .runner import Runner, WorkerFailed
+from .settings import SettingError, check_all
 from .store import StoreError, default_db_path, study_day
 
 
@@ -49,12 +50,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["study", *(argv or [])])
     try:
+        check_all()
+        _check_limits(args)
+    except SettingError as exc:  # a bad setting is refused up front, never read as a default
+        print(f"quizzer: {exc}", file=sys.stderr)
+        return 2
+    try:
         return COMMANDS[args.command](args)
     except (DeckError, StoreError, WorkerFailed) as exc:
         print(exc, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _check_limits(args: argparse.Namespace) -> None:
+    """`--new` may be 0 (no new cards today); `--limit` must leave at least one card."""
+    new, limit = getattr(args, "new", None), getattr(args, "limit", None)
+    if new is not None and new < 0:
+        raise SettingError(f"--new {new} is not accepted: use a number of new cards per day, 0 or more")
+    if limit is not None and limit < 1:
+        raise SettingError(f"--limit {limit} is not accepted: use a number of cards, 1 or more, or leave it out")
 
 
 def cmd_study(args: argparse.Namespace) -> int:
@@ -175,7 +191,7 @@ def _resolve_targets(args: argparse.Namespace) -> list:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from .session import format_duration
-    from .stats import WEAK_MIN_REVIEWS, dashboard
+    from .stats import dashboard
 
     with open_library(args.db) as store:
         if args.tui:
@@ -224,7 +240,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             weak.add_row(r.key, f"{r.retention:.0%}", str(r.right), str(r.total))
         console.print(weak)
     else:
-        console.print(f"weakest topics: none yet (a tag needs {WEAK_MIN_REVIEWS} reviews in the last 30 days)")
+        console.print("weakest topics: none (no topic has a wrong answer in the last 30 days)")
     return 0
 
 

@@ -1,29 +1,66 @@
-"""One study session: the order cards come in, what a grade does, undo. No UI, no torch.
+"""One study session: the order cards come in, what each grade would do, undo. No UI, no torch.
 
-Order: reviews that are due (most overdue first), then new cards up to the daily limit. A card
-graded below 4 comes back later in the same session (SM-2's last step) until it scores 4 or 5;
-those repeats are logged but do not move its schedule (the store decides that by study day).
+Order: cards drilled earlier today and not yet right (graded below 4 and not re-graded 4 or 5
+since), then reviews that are due (most overdue first), then new cards up to the daily limit. A
+card graded below 4 comes back later in the same session (SM-2's last step) until it scores 4 or 5;
+those repeats are logged but do not move its schedule. Drills are read from the review log, so they
+survive quitting and a jump to a topic session.
+
+A session has one study day, fixed when it starts (never before the newest day in the review log):
+an answer at 00:01 in a session begun at 23:59 belongs to the day it started on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import StrEnum
 
-from .scheduler import allowed_grades, repeat_today, review as sm2_review
-from .store import CardState, Review, Store, study_day
+from .scheduler import Grade, Scheduled, allowed_grades, check_grade, next_states, repeat_today, suggested_grade
+from .settings import max_interval
+from .store import CardState, Review, Store, StoreError, study_day
 
 AGAIN_GAP = 3  # a failed card comes back after this many other cards
+DEFAULT_NEW_BATCH = 10  # new cards offered past the limit when the learner asked for none per day
+
+
+class Source(StrEnum):
+    """Why a card is in the queue (a str: the study screen keys its labels by the value)."""
+
+    REVIEW = "review"
+    NEW = "new"
+    AGAIN = "again"
 
 
 @dataclass
 class QueueItem:
     state: CardState
-    source: str  # "review" | "new" | "again"
+    source: Source
 
     @property
     def key(self) -> tuple[str, str]:
         return self.state.card.key
+
+
+@dataclass(frozen=True)
+class GradeOption:
+    """One grade the learner may give the current card, and what it would do."""
+
+    scheduled: Scheduled
+    default: bool  # the grade Enter gives
+
+    @property
+    def grade(self) -> Grade:
+        return self.scheduled.grade
+
+    @property
+    def label(self) -> str:
+        return self.scheduled.grade.label
+
+    @property
+    def interval(self) -> str:
+        """Anki-style time until the card is due after this grade: '1d', '6d', '2mo'."""
+        return format_days(self.scheduled.days)
 
 
 @dataclass
@@ -55,33 +92,65 @@ class StudySession:
     limit: int | None = None
     queue: list[QueueItem] = field(default_factory=list)
     done: list[_Done] = field(default_factory=list)
+    day: date | None = None  # the study day; default: today's, never before the newest logged day
+    tags: list[str] | None = None  # a topic session: only cards with one of these tags
+    max_interval: int = field(default_factory=max_interval)
+    new_held_back: int = 0  # new cards of the selection left out by the daily limit (offer them explicitly)
 
     def __post_init__(self) -> None:
+        if self.day is None:
+            latest = self.store.latest_review_day()
+            self.day = max(study_day(), latest) if latest else study_day()
         if not self.queue:
             self.load()
 
     # -- building the queue -------------------------------------------------------------------
     def load(self, ahead_days: int = 0, extra_new: int = 0) -> None:
-        """Fill the queue: due reviews, then new cards; `ahead_days` studies cards due soon."""
+        """Fill the queue: today's unfinished drills, due reviews, then new cards up to the daily limit
+        plus `extra_new` asked for explicitly; `ahead_days` studies cards due soon (early reviews
+        do not inflate: see scheduler)."""
         today = self.today
-        due = self.store.due_cards(today + timedelta(days=ahead_days), self.deck_ids)
-        quota = max(0, self.new_limit - self.store.new_cards_introduced(today)) + extra_new
-        new = self.store.new_cards(self.deck_ids, limit=quota) if quota else []
-        items = [QueueItem(s, "review") for s in due] + [QueueItem(s, "new") for s in new]
+        drills = self._wanted(self.store.drill_cards(today, self.deck_ids))
+        due = self._wanted(self.store.due_cards(today + timedelta(days=ahead_days), self.deck_ids))
+        quota = max(0, self.new_limit - self.store.new_cards_introduced(today)) + max(0, extra_new)
+        if self.tags:  # tags live in the card data: filter the deck's new cards, then apply the quota
+            fresh = self._wanted(self.store.new_cards(self.deck_ids))
+        else:
+            fresh = self.store.new_cards(self.deck_ids, limit=quota) if quota else []
+        self.new_held_back = max(0, len(fresh) - quota) if self.tags else 0
+        items = [QueueItem(s, Source.AGAIN) for s in drills] + [QueueItem(s, Source.REVIEW) for s in due]
+        items += [QueueItem(s, Source.NEW) for s in fresh[:quota]]
+        items = _first_of_each(items)  # a drill may also be due: it stays a drill
         self.queue = items[: self.limit] if self.limit else items
 
-    def load_tags(self, tags: list[str], limit: int = 20) -> None:
-        """Study just these topics: their due cards, then the rest ahead of schedule, then new ones."""
-        wanted = set(tags)
-        reviewed = self.store.due_cards(date.max, self.deck_ids)  # every reviewed card, soonest due first
-        new = self.store.new_cards(self.deck_ids)
-        items = [QueueItem(s, "review") for s in reviewed if wanted & set(s.card.tags)]
-        items += [QueueItem(s, "new") for s in new if wanted & set(s.card.tags)]
-        self.queue = items[:limit]
+    def load_tags(self, tags: list[str], limit: int | None = 20) -> None:
+        """Study just these topics: their unfinished drills and due cards first, then new ones within
+        the daily new-card limit (`new_held_back` says how many more there are to offer). Cards
+        already answered right today are not drilled again."""
+        self.tags, self.limit = list(tags), limit
+        self.load()
+
+    @property
+    def new_batch(self) -> int:
+        """How many new cards to offer past today's limit: as many as the learner asked for per day."""
+        return self.new_limit if self.new_limit > 0 else DEFAULT_NEW_BATCH
+
+    def new_available(self, cap: int = 1000) -> int:
+        """Never-reviewed cards left in this session's decks (and topics), counted up to `cap`."""
+        if self.tags:
+            return min(cap, len(self._wanted(self.store.new_cards(self.deck_ids))))
+        return len(self.store.new_cards(self.deck_ids, limit=cap))
+
+    def _wanted(self, states: list[CardState]) -> list[CardState]:
+        if not self.tags:
+            return states
+        wanted = set(self.tags)
+        return [s for s in states if wanted & set(s.card.tags)]
 
     @property
     def today(self) -> date:
-        return study_day()
+        assert self.day is not None
+        return self.day
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -93,7 +162,7 @@ class StudySession:
         return self.queue[1] if len(self.queue) > 1 else None
 
     def counts(self) -> dict[str, int]:
-        out = {"new": 0, "again": 0, "review": 0}
+        out: dict[str, int] = {Source.NEW: 0, Source.AGAIN: 0, Source.REVIEW: 0}
         for item in self.queue:
             out[item.source] += 1
         return out
@@ -106,31 +175,43 @@ class StudySession:
     def total(self) -> int:
         return len(self.done) + len(self.queue)
 
-    def interval_preview(self, grade: int) -> str:
-        """What grading the current card `grade` would do, Anki-style: '1d', '6d', '2mo'."""
+    def options(self, correct: bool | None, seconds: float = 0.0) -> tuple[GradeOption, ...]:
+        """The grades the current card may get, each with what it would do, and the default marked.
+
+        `correct` is the run's verdict; None for a recall card, where the learner judges (every grade
+        open, default good)."""
         item = self.current
         if item is None:
-            return ""
-        state = item.state
-        if state.last_day == self.today:  # a same-day repeat: the schedule was already set today
-            days = (state.due - self.today).days if state.due else 1
-        else:
-            days = sm2_review(state.state, grade).interval
-        return format_days(days)
+            return ()
+        states = next_states(item.state.schedule, self.today, self.max_interval)
+        default = suggested_grade(correct, seconds)
+        return tuple(GradeOption(states[g], g == default) for g in allowed_grades(correct))
 
     # -- acting -------------------------------------------------------------------------------
-    def answer(self, *, grade: int, correct: bool, answer: str, seconds: float, device: str | None = None,
-               torch_version: str | None = None) -> Review:
-        if grade not in allowed_grades(correct):  # the run decides right or wrong, never the grade
-            raise ValueError(f"grade {grade} is not allowed for a {'right' if correct else 'wrong'} answer")
-        item = self.queue[0]  # leaves the queue only once its review is committed
-        review = self.store.record_review(*item.key, grade=grade, correct=correct, answer=answer, seconds=seconds,
-                                          device=device, torch_version=torch_version)
+    def answer(self, grade: GradeOption | int, *, correct: bool | None = None, answer: str, seconds: float,
+               device: str | None = None, torch_version: str | None = None) -> Review:
+        """Record the chosen option (or grade) for the current card. `correct=None` (a recall card):
+        the grade itself says right (3-5) or wrong (0-2). If the card was graded elsewhere since it
+        was read, StoreError is raised, nothing is recorded and the card is re-read in place."""
+        item = self.current
+        if item is None:
+            raise ValueError("no card to answer: the session is finished")
+        chosen = grade.scheduled if isinstance(grade, GradeOption) else None
+        checked = check_grade(chosen.grade if chosen else grade, correct)  # the run decides right or wrong
+        if chosen is None:
+            chosen = next_states(item.state.schedule, self.today, self.max_interval)[checked]
+        verdict = checked.passed if correct is None else correct
+        try:
+            review = self.store.record_review(*item.key, grade=checked, correct=verdict, answer=answer, seconds=seconds,
+                                              device=device, torch_version=torch_version, chosen=chosen)
+        except StoreError:
+            self.queue[0] = QueueItem(self.store.card_state(*item.key), item.source)
+            raise
         self.queue.pop(0)
-        requeued = repeat_today(grade)
+        requeued = repeat_today(checked)
         if requeued:
             fresh = self.store.card_state(*item.key)
-            self.queue.insert(min(AGAIN_GAP, len(self.queue)), QueueItem(fresh, "again"))
+            self.queue.insert(min(AGAIN_GAP, len(self.queue)), QueueItem(fresh, Source.AGAIN))
         self.done.append(_Done(item, review, seconds, requeued))
         return review
 
@@ -154,7 +235,7 @@ class StudySession:
         self.done.pop()
         if last.requeued:
             for i, item in enumerate(self.queue):
-                if item.key == last.item.key and item.source == "again":
+                if item.key == last.item.key and item.source == Source.AGAIN:
                     del self.queue[i]
                     break
         restored = QueueItem(self.store.card_state(*last.item.key), last.item.source)
@@ -166,6 +247,17 @@ class StudySession:
         right = sum(1 for d in self.done if d.review.verdict == "right")
         return SessionSummary(reviewed, right, sum(d.seconds for d in self.done),
                               self.store.next_due_date(self.deck_ids), self.store.streak(self.today))
+
+
+def _first_of_each(items: list[QueueItem]) -> list[QueueItem]:
+    """`items` in order, each card only at its first place."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for item in items:
+        if item.key not in seen:
+            seen.add(item.key)
+            out.append(item)
+    return out
 
 
 def format_days(days: int) -> str:

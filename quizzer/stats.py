@@ -16,6 +16,9 @@ Choices, stated once:
   interval buckets are 1d, 2-3d, 4-7d, 8-14d, 15-30d, 1-3mo (31-90d), 3mo+. Both cover cards
   reviewed at least once and not removed from their deck (suspended ones included).
 * The streak is Store.streak's, read off the heatmap unless it spans the whole heatmap.
+* Weakest topics are ranked by a Bayesian estimate of retention (`estimated_retention`), not raw
+  accuracy: raw accuracy ranks 0 of 1 below 5 of 20, and a minimum answer count hides exactly the
+  topics that fail. A topic with no wrong answer is never "weak".
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from .store import Store
 HEATMAP_DAYS = 365
 FORECAST_DAYS = 30
 RECENT_DAYS = 30
-WEAK_MIN_REVIEWS = 3
+WEAK_MIN_WRONG = 1  # a topic answered right every time is not weak, however few its answers
+WEAK_PRIOR_ANSWERS = 4  # how many answers' worth of weight the learner's overall accuracy gets
 WEAK_TOP = 5
 
 EASE_FLOOR_TENTHS = round(MIN_EASE * 10)  # 13
@@ -65,7 +69,7 @@ class Dashboard:
     forecast: list[tuple[date, int]]  # FORECAST_DAYS entries from today; today includes overdue
     retention_by_deck: list[Retention]  # decks with scheduled answers in the window, by deck id
     retention_by_tag: list[Retention]  # tags with scheduled answers in the window, by tag
-    weakest_topics: list[Retention]  # worst first, at most WEAK_TOP, each with >= WEAK_MIN_REVIEWS
+    weakest_topics: list[Retention]  # worst estimated retention first, at most WEAK_TOP, each with a wrong answer
     ease_distribution: list[tuple[str, int]]  # (bucket label, cards), every bucket present
     interval_distribution: list[tuple[str, int]]
     streak: int
@@ -147,11 +151,24 @@ def streak(store: Store, today: date, heatmap: list[tuple[date, int]]) -> int:
     return store.streak(today)  # unbroken for the whole heatmap: ask the full log
 
 
-def weakest(by_tag: list[Retention], min_reviews: int = WEAK_MIN_REVIEWS, top: int = WEAK_TOP) -> list[Retention]:
-    """Tags with the lowest accuracy among those with enough answers: worst first; ties go to the
-    tag with more answers (more evidence), then alphabetically."""
-    ranked = sorted((r for r in by_tag if r.total >= min_reviews), key=lambda r: (r.retention, -r.total, r.key))
+def weakest(by_tag: list[Retention], top: int = WEAK_TOP) -> list[Retention]:
+    """Topics most likely to be forgotten, worst first: ranked by `estimated_retention`, which
+    pulls a topic with few answers towards the learner's overall accuracy (1 wrong of 1 is not
+    proof of a weak topic). A topic never answered wrong is never listed. Ties go to the topic
+    with more answers (more evidence), then alphabetically."""
+    right = sum(r.right for r in by_tag)
+    total = sum(r.total for r in by_tag)
+    prior = right / total if total else 0.0
+    ranked = sorted((r for r in by_tag if r.wrong >= WEAK_MIN_WRONG),
+                    key=lambda r: (estimated_retention(r, prior), -r.total, r.key))
     return ranked[:top]
+
+
+def estimated_retention(r: Retention, prior: float, weight: int = WEAK_PRIOR_ANSWERS) -> float:
+    """Posterior mean of a topic's retention under a Beta prior worth `weight` answers at `prior`
+    accuracy: (right + weight*prior) / (total + weight). With many answers it is the plain
+    accuracy; with few, it stays near the learner's overall accuracy."""
+    return (r.right + weight * prior) / (r.total + weight)
 
 
 def _distributions(store: Store) -> dict[str, list[tuple[str, int]]]:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Iterator
 
 from .deck import Card, Deck
-from .scheduler import MATURE_DAYS, Sm2State, review
+from .scheduler import MATURE_DAYS, Schedule, Scheduled, Sm2State, check_grade, next_states
+from .settings import day_start_hour as _day_start_hour, max_interval
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -108,12 +109,10 @@ def default_db_path() -> Path:
 
 
 def day_start_hour() -> int:
-    """Hour at which a study day begins (QUIZZER_DAY_STARTS_AT, default 0 = local midnight)."""
-    try:
-        hour = int(os.environ.get("QUIZZER_DAY_STARTS_AT", "0"))
-    except ValueError:
-        return 0
-    return hour if 0 <= hour <= 23 else 0
+    """Hour at which a study day begins (QUIZZER_DAY_STARTS_AT, default 0 = local midnight).
+
+    A value that is not a whole hour 0-23 raises SettingError: it is never read as midnight."""
+    return _day_start_hour()
 
 
 def study_day(now: datetime | None = None, start_hour: int | None = None) -> date:
@@ -135,6 +134,11 @@ class CardState:
     @property
     def is_new(self) -> bool:
         return self.due is None
+
+    @property
+    def schedule(self) -> Schedule:
+        """What the scheduler computes a grade from (and the store compares against on write)."""
+        return Schedule(self.state, self.due, self.last_day)
 
 
 @dataclass(frozen=True)
@@ -314,6 +318,21 @@ class Store:
                WHERE NOT EXISTS (SELECT 1 FROM reviews r WHERE r.deck_id = t.deck_id AND r.card_id = t.card_id
                                  AND r.day < :day)""", {"day": today.isoformat()}).fetchone()[0]
 
+    def drill_cards(self, day: date, deck_ids: list[str] | None = None) -> list[CardState]:
+        """Cards whose newest answer of study day `day` was graded below 4: SM-2 asks them again that
+        day until they score 4 or 5. Read off the review log, so quitting loses none of them."""
+        where, args = _deck_filter(deck_ids)
+        sql = (self._CARD_SELECT + """ JOIN (SELECT deck_id, card_id, max(id) AS last_id FROM reviews WHERE day = ?
+                                             GROUP BY deck_id, card_id) t ON t.deck_id = c.deck_id AND t.card_id = c.card_id
+                                       JOIN reviews r ON r.id = t.last_id
+               WHERE r.grade < 4 AND c.suspended = 0 AND c.removed = 0""" + where + " ORDER BY r.id")
+        return [_card_state(r) for r in self.db.execute(sql, (day.isoformat(), *args))]
+
+    def latest_review_day(self) -> date | None:
+        """The newest study day in the review log: a new session's day never comes before it."""
+        row = self.db.execute("SELECT max(day) FROM reviews").fetchone()
+        return date.fromisoformat(row[0]) if row[0] else None
+
     def next_due_date(self, deck_ids: list[str] | None = None) -> date | None:
         where, args = _deck_filter(deck_ids)
         row = self.db.execute(
@@ -327,35 +346,46 @@ class Store:
     # -- reviews ------------------------------------------------------------------------------
     def record_review(self, deck_id: str, card_id: str, *, grade: int, correct: bool, answer: str,
                       seconds: float | None = None, device: str | None = None, torch_version: str | None = None,
-                      now: datetime | None = None) -> Review:
-        """Log one answer and, if it is the card's first grade of the study day, move its schedule."""
+                      now: datetime | None = None, day: date | None = None, chosen: Scheduled | None = None) -> Review:
+        """Log one answer and persist the schedule its grade leaves; returns the new row.
+
+        `chosen` is the option the learner picked (scheduler.next_states, via the session): it is
+        written as it is, after checking that the card's row still holds the schedule the option
+        was computed from, so two sessions grading one card cannot both move it. Without `chosen`
+        the scheduler is asked here, for study day `day` (default: the study day of `now`). A grade
+        that is not an integer 0-5, or that contradicts the verdict, is refused (ValueError)."""
+        checked = check_grade(grade, bool(correct))
+        if chosen is not None and chosen.grade != checked:
+            raise ValueError(f"grade {int(checked)} does not match the chosen option's grade {int(chosen.grade)}")
         now = now or datetime.now(timezone.utc)
-        day = study_day(now)
+        day = chosen.today if chosen is not None else day or study_day(now)
         with self.transaction() as db:
             row = db.execute("SELECT * FROM cards WHERE deck_id = ? AND card_id = ?", (deck_id, card_id)).fetchone()
             if row is None:
                 raise StoreError(f"no card {deck_id}/{card_id}")
-            before = _state(row)
-            scheduled = row["last_day"] != day.isoformat()
+            current = _schedule(row)
+            if chosen is not None and chosen.before != current:
+                raise StoreError(f"{deck_id}/{card_id} was graded elsewhere since it was shown; nothing recorded, "
+                                 "it is shown again as it is now")
+            result = chosen if chosen is not None else next_states(current, day, max_interval())[checked]
+            before, after = current.state, result.after.state
             prev = {"ease": before.ease, "interval": before.interval, "repetitions": before.repetitions,
                     "lapses": before.lapses, "due": row["due"], "last_day": row["last_day"]}
-            after, due = before, (date.fromisoformat(row["due"]) if row["due"] else None)
-            if scheduled:
-                after = review(before, grade)
-                due = day + timedelta(days=after.interval)
+            due, last_day = result.after.due, result.after.last_day
             cur = db.execute(
                 """INSERT INTO reviews (deck_id, card_id, at, day, answer, verdict, grade, device, torch_version,
                                         seconds, scheduled, prev_state)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (deck_id, card_id, now.astimezone(timezone.utc).isoformat(timespec="milliseconds"), day.isoformat(),
-                 answer, "right" if correct else "wrong", grade, device, torch_version, seconds, int(scheduled),
-                 json.dumps(prev)))
+                 answer, "right" if correct else "wrong", int(checked), device, torch_version, seconds,
+                 int(result.moves), json.dumps(prev)))
             db.execute(
                 """UPDATE cards SET ease = ?, interval = ?, repetitions = ?, lapses = ?, due = ?, last_day = ?
                    WHERE deck_id = ? AND card_id = ?""",
                 (after.ease, after.interval, after.repetitions, after.lapses, due.isoformat() if due else None,
-                 day.isoformat(), deck_id, card_id))
-        return Review(cur.lastrowid, deck_id, card_id, day, grade, "right" if correct else "wrong", scheduled, after, due)
+                 last_day.isoformat() if last_day else None, deck_id, card_id))
+        return Review(cur.lastrowid, deck_id, card_id, day, int(checked), "right" if correct else "wrong", result.moves,
+                      after, due)
 
     def undo_last_review(self, expect: tuple[str, str] | None = None) -> tuple[str, str] | None:
         """Remove the newest review and put its card back as it was; returns the card's key.
@@ -517,6 +547,11 @@ def _deck_filter(deck_ids: list[str] | None) -> tuple[str, list[str]]:
 
 def _state(row: sqlite3.Row) -> Sm2State:
     return Sm2State(ease=row["ease"], interval=row["interval"], repetitions=row["repetitions"], lapses=row["lapses"])
+
+
+def _schedule(row: sqlite3.Row) -> Schedule:
+    return Schedule(_state(row), date.fromisoformat(row["due"]) if row["due"] else None,
+                    date.fromisoformat(row["last_day"]) if row["last_day"] else None)
 
 
 def _card_state(row: sqlite3.Row) -> CardState:

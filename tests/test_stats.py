@@ -93,18 +93,22 @@ def test_retention_by_deck_and_tag_count_scheduled_answers_of_the_last_30_days(h
     assert deck_stats == {"alpha": 0.8, "beta": 0.25}  # the per-deck table agrees
 
 
-def test_weakest_topics_need_three_answers_and_rank_worst_first(history):
+def test_weakest_topics_rank_by_estimated_retention_and_skip_all_right(history):
     d = dashboard(history, TODAY)
-    # devices (0 of 1) is the worst but has too few answers; broadcasting and shapes tie at 75% with
-    # 4 answers each, so they go alphabetically.
+    # overall 7 of 13 right, so the prior is 7/13 worth 4 answers: autograd (1 of 4) -> 0.394,
+    # devices (0 of 1) -> 0.430, broadcasting and shapes (3 of 4) -> 0.644 (alphabetical tie)
     assert [(r.key, r.right, r.total) for r in d.weakest_topics] == [
-        ("autograd", 1, 4), ("broadcasting", 3, 4), ("shapes", 3, 4)]
+        ("autograd", 1, 4), ("devices", 0, 1), ("broadcasting", 3, 4), ("shapes", 3, 4)]
+    prior = 7 / 13
+    assert [round(stats.estimated_retention(r, prior), 3) for r in d.weakest_topics] == [0.394, 0.431, 0.644, 0.644]
 
 
-def test_weakest_ranks_by_accuracy_then_evidence_and_keeps_five():
+def test_weakest_ranks_by_estimated_retention_skips_all_right_and_keeps_five():
     tags = [Retention(f"t{i}", right, total) for i, (right, total) in
             enumerate([(1, 2), (2, 4), (0, 3), (3, 3), (5, 10), (1, 3), (2, 9), (9, 10)])]
+    # prior 23/44 worth 4 answers: t2 .299, t6 .315, t5 .441, t4 .506, t1 .511, t0 .515, t7 .792; t3 never wrong
     assert [r.key for r in stats.weakest(tags)] == ["t2", "t6", "t5", "t4", "t1"]
+    assert "t3" not in [r.key for r in stats.weakest(tags, top=10)]
 
 
 def test_streak_today_and_time_spent(history):
@@ -222,11 +226,14 @@ def test_cli_stats_json_carries_the_dashboard_and_table_shows_forecast_and_weak_
     dash = data["dashboard"]
     assert dash["streak"] == data["streak"] == 3 and dash["today"] == data["today"]
     assert dash["reviews_today"] == 2 and dash["seconds_today"] == 60.0
-    assert dash["weakest_topics"] == [{"tag": "autograd", "right": 2, "total": 4, "retention": 0.5}]
+    # prior 3 of 6 right: devices (0 of 1) -> 2/5 = 0.4 ranks below autograd (2 of 4) -> 4/8 = 0.5;
+    # shapes (1 of 1) was never answered wrong, so it is not weak at all
+    assert dash["weakest_topics"] == [{"tag": "devices", "right": 0, "total": 1, "retention": 0.0},
+                                      {"tag": "autograd", "right": 2, "total": 4, "retention": 0.5}]
     assert sum(f["due"] for f in dash["forecast"]) == 3 and len(dash["heatmap"]) == 365
 
     assert main(["stats", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "due in the next 7 days" in out and "next 30 days:" in out
     weak = out[out.index("weakest topics"):]
-    assert "autograd" in weak and "50%" in weak and "devices" not in weak  # devices: 1 answer only
+    assert "autograd" in weak and "50%" in weak and "devices" in weak and "shapes" not in weak  # shapes: all right

@@ -4,9 +4,12 @@ import sqlite3
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from quizzer.deck import parse_deck
-from quizzer.store import MIGRATIONS, SCHEMA_VERSION, Store, study_day
+from quizzer.scheduler import Grade, next_states
+from quizzer.settings import SettingError
+from quizzer.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, study_day
 
 from .conftest import SMALL_DECK
 
@@ -158,3 +161,99 @@ def test_refuses_database_from_newer_quizzer(tmp_path):
     sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(Exception, match="newer quizzer"):
         Store(path)
+
+
+# -- the store persists the chosen state, and refuses what it must ------------------------------
+
+
+D0 = date(2026, 3, 2)
+
+
+def test_store_persists_the_chosen_option_and_returns_the_new_row(store):
+    store.import_decks([deck()])
+    chosen = next_states(store.card_state("small", "concept").schedule, D0)[Grade.GOOD]
+    r = store.record_review("small", "concept", grade=4, correct=True, answer="", chosen=chosen)
+    assert (r.day, r.scheduled, r.state, r.due) == (D0, True, chosen.after.state, D0 + timedelta(days=1))
+    assert store.card_state("small", "concept").schedule == chosen.after
+
+
+def test_store_refuses_an_option_computed_from_an_older_row(store):
+    store.import_decks([deck()])
+    stale = next_states(store.card_state("small", "concept").schedule, D0)[Grade.EASY]
+    store.record_review("small", "concept", grade=1, correct=False, answer="other session", day=D0)
+    before = store.card_state("small", "concept")
+    with pytest.raises(StoreError, match="graded elsewhere since it was shown; nothing recorded"):
+        store.record_review("small", "concept", grade=5, correct=True, answer="", chosen=stale)
+    assert store.card_state("small", "concept") == before and len(store.reviews()) == 1
+
+
+@pytest.mark.parametrize("grade, correct", [(3.5, True), (5, False), (2, True), (6, True), (-1, False)])
+def test_store_refuses_grades_that_are_not_integers_or_contradict_the_verdict(store, grade, correct):
+    store.import_decks([deck()])
+    with pytest.raises(ValueError):
+        store.record_review("small", "concept", grade=grade, correct=correct, answer="", day=D0)
+    assert store.reviews() == [] and store.card_state("small", "concept").is_new
+
+
+def test_schedule_moves_once_per_study_day_and_never_backwards(store):
+    # Tokyo -> Los Angeles: a card graded on 3 March (Tokyo) is graded again on 2 March (LA)
+    store.import_decks([deck()])
+    first = store.record_review("small", "concept", grade=4, correct=True, answer="", day=date(2026, 3, 3))
+    west = store.record_review("small", "concept", grade=5, correct=True, answer="", day=date(2026, 3, 2))
+    assert first.scheduled and not west.scheduled and west.state == first.state and west.due == first.due
+    assert store.card_state("small", "concept").last_day == date(2026, 3, 3)
+    nxt = store.record_review("small", "concept", grade=4, correct=True, answer="", day=date(2026, 3, 4))
+    assert nxt.scheduled and nxt.state.interval == 6 and nxt.due == date(2026, 3, 10)
+    assert store.latest_review_day() == date(2026, 3, 4)
+
+
+def test_undo_restores_the_last_day_too(store):
+    store.import_decks([deck()])
+    store.record_review("small", "concept", grade=4, correct=True, answer="", day=D0)
+    after_first = store.card_state("small", "concept").schedule
+    store.record_review("small", "concept", grade=4, correct=True, answer="", day=D0 + timedelta(days=1))
+    assert store.card_state("small", "concept").last_day == D0 + timedelta(days=1)
+    store.undo_last_review()
+    assert store.card_state("small", "concept").schedule == after_first and after_first.last_day == D0
+
+
+def test_drill_cards_are_those_whose_last_answer_today_was_below_4(store):
+    store.import_decks([deck()])
+    store.record_review("small", "add-shape", grade=1, correct=False, answer="", day=D0)
+    store.record_review("small", "concept", grade=3, correct=True, answer="", day=D0)
+    assert [c.card.id for c in store.drill_cards(D0)] == ["add-shape", "concept"]
+    store.record_review("small", "add-shape", grade=4, correct=True, answer="", day=D0)  # drilled to good
+    assert [c.card.id for c in store.drill_cards(D0)] == ["concept"]
+    assert store.drill_cards(D0 + timedelta(days=1)) == [] and store.drill_cards(D0, ["other"]) == []
+    store.set_suspended("small", "concept")
+    assert store.drill_cards(D0) == []
+
+
+@pytest.mark.parametrize("value", ["4.5", "24", "-1", "four", "4am"])
+def test_invalid_day_start_is_refused_not_read_as_midnight(monkeypatch, value):
+    monkeypatch.setenv("QUIZZER_DAY_STARTS_AT", value)
+    with pytest.raises(SettingError, match=f"QUIZZER_DAY_STARTS_AT='{value}' is not accepted: use a whole hour from 0 to 23"):
+        study_day(datetime(2026, 3, 2, 2, 30).astimezone())
+
+
+def test_valid_day_start_moves_the_rollover(monkeypatch):
+    late = datetime(2026, 3, 2, 2, 30).astimezone()
+    monkeypatch.setenv("QUIZZER_DAY_STARTS_AT", "4")
+    assert study_day(late) == date(2026, 3, 1)
+    monkeypatch.setenv("QUIZZER_DAY_STARTS_AT", "")
+    assert study_day(late) == date(2026, 3, 2)
+
+
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dates(min_value=date(2000, 1, 1)), st.lists(st.tuples(st.integers(-3, 60_000), st.integers(0, 5)), max_size=25))
+def test_any_grades_on_any_days_are_recorded_without_an_exception(start, steps):
+    with Store(":memory:") as s:
+        s.import_decks([deck()])
+        day = start
+        for gap, grade in steps:
+            day = date.fromordinal(min(max(day.toordinal() + gap, 1), date.max.toordinal()))
+            r = s.record_review("small", "concept", grade=grade, correct=grade >= 3, answer="", day=day)
+            assert r.day == day and 1 <= r.state.interval <= 36_500 and r.due is not None
+        assert len(s.reviews()) == len(steps)

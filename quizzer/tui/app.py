@@ -54,15 +54,15 @@ class QuizzerApp(App[None]):
     def open_session(self) -> None:
         if self.session.current is None:
             today = self.session.today
-            new_left = len(self.store.new_cards(self.session.deck_ids, limit=1000))
-            self.push_screen(NothingDueScreen(self.store.next_due_date(self.session.deck_ids), today, new_left),
-                             self._nothing_due_choice)
+            new_left = self.session.new_available()
+            self.push_screen(NothingDueScreen(self.store.next_due_date(self.session.deck_ids), today, new_left,
+                                              batch=self.session.new_batch), self._nothing_due_choice)
         else:
             self.push_screen(StudyScreen(self.session))
 
     def _nothing_due_choice(self, choice: str | None) -> None:
         if choice == "new":
-            self.session.load(extra_new=10)
+            self.session.load(extra_new=self.session.new_batch)
         elif choice == "ahead":
             self.session.load(ahead_days=7)
         if self.session.current is None:
@@ -110,7 +110,14 @@ class QuizzerApp(App[None]):
                 self.exit()
             return
         self.session.load_tags(tags)
-        self.notify(f"Studying {', '.join(tags)}", timeout=3)
+        held = self.session.new_held_back
+        self.notify(f"Studying {', '.join(tags)}" + (f" ({held} more new cards past today's limit)" if held else ""),
+                    timeout=3)
+        if self.session.current is None:  # nothing due or failed in these topics: offer new cards explicitly
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            self.open_session()
+            return
         if isinstance(self.screen, StudyScreen):
             self.screen.show_card()
         elif len(self.screen_stack) > 1:

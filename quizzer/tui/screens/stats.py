@@ -145,7 +145,7 @@ class StatsScreen(Screen[list[str] | None]):
 
     def action_study_weakest(self) -> None:
         if not self.data or not self.data.weakest_topics:
-            self.notify("No weak topics yet: a topic needs 3 answers in the last 30 days.", severity="warning")
+            self.notify("No weak topics: no topic has a wrong answer in the last 30 days.", severity="warning")
             return
         self.dismiss([r.key for r in self.data.weakest_topics])
 

@@ -25,8 +25,8 @@ from textual.widgets import Footer, Static
 from ...deck import Card
 from ...grading import Status, Verdict, grade
 from ...kinds import Control, spec
-from ...scheduler import GRADE_NAMES, allowed_grades, suggested_grade
-from ...session import QueueItem, StudySession
+from ...scheduler import Grade
+from ...session import GradeOption, QueueItem, StudySession
 from ...store import StoreError
 from ..widgets.answer_box import AnswerBox
 from ..widgets.badge import DeviceBadge
@@ -37,7 +37,6 @@ from ..widgets.verdict_panel import VerdictPanel
 if TYPE_CHECKING:
     from ..app import QuizzerApp
 
-RECALL_DEFAULT = 4  # after revealing, Enter means "good", as Anki's Space does; never "easy"
 SOURCES = {"new": "new card", "again": "again", "review": "review"}
 
 
@@ -53,7 +52,7 @@ class Phase(Enum):
 class StudyScreen(Screen[None]):
     BINDINGS = [
         Binding("enter", "accept", "Grade", show=True),
-        *(Binding(str(g), f"grade({g})", GRADE_NAMES[g], show=False) for g in range(6)),
+        *(Binding(str(int(g)), f"grade({int(g)})", g.label, show=False) for g in Grade),
         Binding("y", "say('yes')", "Yes"),
         Binding("n", "say('no')", "No"),
         Binding("e", "say('error')", "Raises"),
@@ -80,8 +79,8 @@ class StudyScreen(Screen[None]):
         self.phase = Phase.QUESTION
         self.item: QueueItem | None = None
         self.shown_at = time.monotonic()
-        self.default = 0  # the grade Enter gives on the verdict or a revealed recall card
-        self.verdict_correct = False  # what the run decided, for the grades it allows
+        self.options: tuple[GradeOption, ...] = ()  # the grades open now, each with what it would do
+        self.verdict_correct: bool | None = None  # what the run decided; None: the learner judges (recall)
         self.answer_text = ""  # what the learner typed, stored with the review
         self.seconds = 0.0  # how long the learner took to answer
 
@@ -132,10 +131,8 @@ class StudyScreen(Screen[None]):
 
     @property
     def allowed(self) -> tuple[int, ...]:
-        if self.phase is Phase.REVEALED:
-            return tuple(range(6))  # recall: the learner is the judge
-        if self.phase is Phase.VERDICT:
-            return allowed_grades(self.verdict_correct)
+        if self.phase in (Phase.VERDICT, Phase.REVEALED):
+            return tuple(int(o.grade) for o in self.options)
         return ()
 
     # -- showing a card -----------------------------------------------------------------------
@@ -222,21 +219,24 @@ class StudyScreen(Screen[None]):
         self.verdict_correct = verdict.correct
         self.answer_text, self.seconds = text, seconds
         self.set_phase(Phase.VERDICT)
-        self._show_grades(allowed_grades(verdict.correct), suggested_grade(verdict.correct, seconds))
+        self._show_grades()
 
     def action_reveal(self) -> None:
         card = self.card
         if card is None:
             return
         self.answer_text, self.seconds = "", time.monotonic() - self.shown_at
+        self.verdict_correct = None  # the learner is the judge
         self.query_one(AnswerBox).hide()
         self.query_one(VerdictPanel).show_recall(card)
         self.set_phase(Phase.REVEALED)
-        self._show_grades(tuple(range(6)), RECALL_DEFAULT)
+        self._show_grades()
 
-    def _show_grades(self, grades: tuple[int, ...], default: int) -> None:
-        self.default = default
-        choices = tuple(GradeChoice(g, GRADE_NAMES[g], self.session.interval_preview(g)) for g in grades)
+    def _show_grades(self) -> None:
+        """The session offers the grades the verdict allows, each with what it would schedule."""
+        self.options = self.session.options(self.verdict_correct, self.seconds)
+        default = next(int(o.grade) for o in self.options if o.default)
+        choices = tuple(GradeChoice(int(o.grade), o.label, o.interval) for o in self.options)
         self.query_one(GradeBar).show(choices, default)
 
     def action_scroll(self, pages: int) -> None:
@@ -248,21 +248,21 @@ class StudyScreen(Screen[None]):
         if self.phase is Phase.UNRUN:
             self.action_skip()
         elif self.phase in (Phase.VERDICT, Phase.REVEALED):
-            self.action_grade(self.default)
+            self.action_grade(next(int(o.grade) for o in self.options if o.default))
 
     def action_grade(self, grade_value: int) -> None:
-        if grade_value not in self.allowed:
+        chosen = [o for o in self.options if o.grade == grade_value]
+        if not chosen or self.phase not in (Phase.VERDICT, Phase.REVEALED):
             return
-        correct = self.verdict_correct if self.phase is Phase.VERDICT else grade_value >= 3
         self.set_phase(Phase.SAVING)
-        self.save_grade(grade_value, correct, self.answer_text, round(self.seconds, 3))
+        self.save_grade(chosen[0], self.verdict_correct, self.answer_text, round(self.seconds, 3))
 
     @work(thread=True, exclusive=True, group="save")
-    def save_grade(self, grade_value: int, correct: bool, text: str, seconds: float) -> None:
+    def save_grade(self, option: GradeOption, correct: bool | None, text: str, seconds: float) -> None:
         """Write the grade off the UI thread: a busy database must never freeze the screen."""
         info = self.quizzer.runner.info
         try:
-            self.session.answer(grade=grade_value, correct=correct, answer=text, seconds=seconds,
+            self.session.answer(option, correct=correct, answer=text, seconds=seconds,
                                 device=info.device or None, torch_version=info.torch_version or None)
         except (StoreError, sqlite3.Error) as exc:
             self.app.call_from_thread(self._not_saved, f"{exc}")

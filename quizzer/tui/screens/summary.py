@@ -47,25 +47,32 @@ class SummaryScreen(Screen[None]):
 
 
 class NothingDueScreen(Screen[str]):
-    """Nothing is due: say when the next card is, offer new cards or studying ahead."""
+    """Nothing is due: say when the next card is, offer as many new cards as the learner asked for
+    per day (`batch`, e.g. `--new 6`), or studying ahead."""
 
     BINDINGS = [
-        Binding("n", "dismiss('new')", "Learn 10 new cards"),
         Binding("a", "dismiss('ahead')", "Study ahead (7 days)"),
         Binding("q,escape", "app.quit", "Quit", show=False),
     ]
 
-    def __init__(self, next_due: date | None, today: date, new_available: int) -> None:
+    def __init__(self, next_due: date | None, today: date, new_available: int, batch: int = 10) -> None:
         super().__init__()
         self.next_due, self.today, self.new_available = next_due, today, new_available
+        self.batch = min(batch, new_available)
+        if self.batch > 0:
+            self._bindings.bind("n", "dismiss('new')", f"Learn {self.batch} new card{'s' * (self.batch != 1)}")
 
     def compose(self) -> ComposeResult:
+        offer: list = []
+        if self.batch > 0:
+            offer = ["Press ", ("n", "bold"), f" to learn {self.batch} new card{'s' * (self.batch != 1)} beyond today's limit, "]
+        else:
+            offer = ["Press "]
         text = Text.assemble(
             ("Nothing is due right now.\n\n", "bold"),
             ("next card due  ", "dim"), when(self.next_due, self.today), "\n",
             ("new cards left ", "dim"), str(self.new_available), "\n\n",
-            "Press ", ("n", "bold"), " to learn new cards beyond today's limit, ",
-            ("a", "bold"), " to review cards due in the next week, or ", ("q", "bold"), " to come back later.",
+            *offer, ("a", "bold"), " to review cards due in the next week, or ", ("q", "bold"), " to come back later.",
         )
         with Vertical(id="summary-box"):
             yield Static(text, id="nothing-due")
