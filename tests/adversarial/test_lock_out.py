@@ -128,8 +128,8 @@ def test_limit_counts_every_card_shown(db):
         session = StudySession(s, ["small"], limit=3)
         shown = []
         while session.current is not None:
-            assert session.total == 3
+            assert session.total <= 3
             shown.append(session.current.key)
             session.answer(grade=1, correct=False, answer="?", seconds=1.0)  # every miss comes back again
-        assert len(shown) == 3 and shown[2] == shown[0]
+        assert len(shown) == 3 and shown[2] == shown[0] and session.total == 3
         assert len(session.queue) == 1  # the second card's repeat is still owed, just not in this session
