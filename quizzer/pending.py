@@ -95,7 +95,11 @@ class Applied:
 
 
 def pending_paths(db_path: str | Path) -> list[Path]:
-    """Where grades for this database are saved: next to it first, else in the user data directory."""
+    """Where grades for this database are saved: next to it first, else in the user data directory.
+
+    None for an in-memory database: there is no next start to apply them at."""
+    if str(db_path) == ":memory:":
+        return []
     db = Path(db_path).expanduser().absolute()
     from platformdirs import user_data_dir
 

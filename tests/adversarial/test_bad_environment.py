@@ -227,6 +227,8 @@ def test_read_only_file(ro_db, tmp_path):
     deck.write_text(SMALL_DECK)
     add = unprivileged(["-m", "quizzer", "add-deck", "--no-check", str(deck), "--db", str(ro_db)], tmp_path)
     assert add.returncode == 1 and "cannot be written" in one_line_naming(add.stderr, ro_db)
+    study = unprivileged(["-m", "quizzer", "study", "--db", str(ro_db)], tmp_path)  # grades go to the pending file
+    assert study.returncode == 0 and "new today" in study.stdout, study.stderr
     assert digest(ro_db) == before
 
 
