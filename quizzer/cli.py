@@ -8,8 +8,8 @@ import json
 import os
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import __version__
 from .deck import DeckError, load_decks, requires_problem
@@ -17,7 +17,7 @@ from .in_flight import InFlight
 from .library import open_library
 from .pending import apply_pending
 from .runner import Runner, WorkerFailed
-from .store import Store, StoreError, StoreProblem, default_db_path, store_error, study_day
+from .store import Store, StoreError, default_db_path, store_error, study_day
 
 MAX_NEW = 10_000  # new cards a day: more is a typo, and SQLite integers stop at 2**63 anyway
 MAX_LIMIT = 100_000
@@ -368,7 +368,7 @@ def cmd_suspend(args: argparse.Namespace) -> int:
         for key in args.cards:  # check every id first: one typo changes nothing
             store.require_card(*key)
         for key in args.cards:
-            changed = store.set_suspended(*key, suspend)
+            changed = store.set_suspended(key[0], key[1], suspend)
             state = "suspended" if suspend else "back in study"
             print(f"{'/'.join(key)}: {state}" + ("" if changed else " (it already was)"))
     return 0

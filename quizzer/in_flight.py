@@ -21,7 +21,7 @@ class InFlight:
     path: Path | None
 
     @classmethod
-    def for_db(cls, db_path: str | Path) -> "InFlight":
+    def for_db(cls, db_path: str | Path) -> InFlight:
         if str(db_path) == ":memory:":
             return cls(None)
         db = Path(db_path).expanduser().absolute()

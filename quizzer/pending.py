@@ -59,7 +59,7 @@ class Grade:
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, line: str) -> tuple["Grade", StoreProblem]:
+    def from_json(cls, line: str) -> tuple[Grade, StoreProblem]:
         data = json.loads(line)
         reason = StoreProblem(data.pop("reason", StoreProblem.OTHER.value))
         data["at"] = datetime.fromisoformat(data["at"])

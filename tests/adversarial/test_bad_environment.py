@@ -24,6 +24,7 @@ from quizzer.store import Store, StoreError, StoreProblem, classify
 
 from ..conftest import SMALL_DECK
 
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
