@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed escaped, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -204,18 +207,18 @@ def cmd_add_deck(args: argparse.Namespace) -> int:
     from .check import check_cards
 
     decks = load_decks([Path(p) for p in args.paths])
-    if not args.no_check:
-        cards = [c for d in decks for c in d.cards]
-        with Runner() as runner:
-            bad = [r for r in check_cards(cards, {runner.wait_ready().device: runner}) if not r.ok]
-        if bad:
-            paths = {d.id: d.path for d in decks}
-            for r in bad:
-                for flag in r.flags:
-                    print(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}", file=sys.stderr)
-            print(f"nothing imported: fix the {len(bad)} card(s) above, or pass --no-check", file=sys.stderr)
-            return 1
-    with _open(args) as store:
+    with _open(args) as store:  # an unusable database is said before the cards are run, not after
+        if not args.no_check:
+            cards = [c for d in decks for c in d.cards]
+            with Runner() as runner:
+                bad = [r for r in check_cards(cards, {runner.wait_ready().device: runner}) if not r.ok]
+            if bad:
+                paths = {d.id: d.path for d in decks}
+                for r in bad:
+                    for flag in r.flags:
+                        print(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}", file=sys.stderr)
+                print(f"nothing imported: fix the {len(bad)} card(s) above, or pass --no-check", file=sys.stderr)
+                return 1
         reports = store.import_decks(decks)
     for r in reports:
         print(f"{r.deck_id}: {len(r.added)} added, {len(r.updated)} updated, {len(r.unchanged)} unchanged, {len(r.removed)} removed")
