@@ -111,10 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    try:
-        print(message, file=sys.stderr)
-    except UnicodeEncodeError:  # a path that is not valid UTF-8, on a UTF-8 terminal
-        print(message.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr)
+    print(message, file=sys.stderr)
     return 1
 
 
