@@ -18,6 +18,7 @@ import os
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -107,18 +108,27 @@ def pending_paths(db_path: str | Path) -> list[Path]:
     return [db.with_name(db.name + ".pending"), Path(user_data_dir("quizzer", appauthor=False)) / "pending" / f"{digest}.jsonl"]
 
 
-def write_grade(store: Store, grade: Grade, *, budget_s: float = WRITE_BUDGET_S) -> GradeWrite:
+def record(store: Store, grade: Grade) -> Review:
+    """The plain write: Store.record_review with the grade's own moment."""
+    return store.record_review(grade.deck_id, grade.card_id, grade=grade.grade, correct=grade.correct,
+                               answer=grade.answer, seconds=grade.seconds, device=grade.device,
+                               torch_version=grade.torch_version, now=grade.at)
+
+
+def write_grade(store: Store, grade: Grade, *, budget_s: float = WRITE_BUDGET_S,
+                write: Callable[[Store, Grade], Review] = record) -> GradeWrite:
     """Record `grade`, retrying a busy database for at most `budget_s`; else save it aside.
 
-    Never raises for a database problem: the outcome says where the grade went. Errors that are
-    not about the database being unwritable (an unknown card) still raise StoreError."""
+    `write` does the writing (default: `record`); a caller with its own bookkeeping, such as a
+    study session, passes a function that writes through it. It must write all or nothing and
+    may be called more than once. Never raises for a database problem: the outcome says where
+    the grade went. Other errors (an unknown card) still raise StoreError. Call it from one
+    thread at a time per Store: it changes the connection's busy timeout while it runs."""
     deadline = time.monotonic() + budget_s
     while True:
         try:
             with store.busy_timeout(ATTEMPT_WAIT_MS):
-                review = store.record_review(grade.deck_id, grade.card_id, grade=grade.grade, correct=grade.correct,
-                                             answer=grade.answer, seconds=grade.seconds, device=grade.device,
-                                             torch_version=grade.torch_version, now=grade.at)
+                review = write(store, grade)
             return GradeWrite(WriteOutcome.COMMITTED, review)
         except (sqlite3.Error, OSError, StoreError) as exc:
             error = store_error(store.path, exc)
@@ -177,9 +187,7 @@ def apply_pending(store: Store) -> Applied:
                     continue  # a torn last line from a crash mid-append: nothing to apply
                 try:
                     if not store.review_exists(grade.deck_id, grade.card_id, grade.at):
-                        store.record_review(grade.deck_id, grade.card_id, grade=grade.grade, correct=grade.correct,
-                                            answer=grade.answer, seconds=grade.seconds, device=grade.device,
-                                            torch_version=grade.torch_version, now=grade.at)
+                        record(store, grade)
                         counts[reason] += 1
                 except (StoreError, sqlite3.Error, OSError) as exc:
                     if store_error(store.path, exc).problem in SAVABLE:

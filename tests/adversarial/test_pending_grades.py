@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import pytest
 
 from quizzer.cli import main
-from quizzer.pending import Grade, WriteOutcome, apply_pending, pending_paths, write_grade
+from quizzer.pending import Grade, WriteOutcome, apply_pending, pending_paths, record, write_grade
 from quizzer.store import Store, StoreError, StoreProblem
 
 from ..conftest import SMALL_DECK
@@ -77,7 +77,7 @@ def test_busy_database_saves_the_grade_quickly_and_the_next_start_applies_it(db,
         holder.wait()
     assert reviews(db) == []
     code, out, err = main(["stats", "--json", "--db", str(db)]), *capsys.readouterr()
-    assert code == 0 and "applied 1 grade saved while the database was busy" in err
+    assert code == 0 and "applied 1 grade saved while the database was busy" in err and json.loads(out)["decks"]
     assert reviews(db) == [("add-shape", 4, "(2, 3)", "2026-11-30T21:15:00.123+00:00")]
     assert not pending_paths(db)[0].exists()
     main(["stats", "--json", "--db", str(db)])
@@ -104,16 +104,30 @@ def test_disk_full_saves_the_grade(db):
 
 
 def test_injected_disk_full_error(db):
-    with Store(db) as s:
-        def full(*args, **kwargs):
-            raise sqlite3.OperationalError("database or disk is full")
+    def full(store, grade):
+        raise sqlite3.OperationalError("database or disk is full")
 
-        s.record_review = full
-        result = write_grade(s, a_grade())
+    with Store(db) as s:
+        result = write_grade(s, a_grade(), write=full)
     assert result.outcome is WriteOutcome.PENDING and result.problem is StoreProblem.DISK_FULL
     with Store(db) as s:
         assert apply_pending(s).total == 1
     assert len(reviews(db)) == 1
+
+
+def test_a_custom_writer_is_retried_while_busy(db):
+    calls = []
+
+    def flaky(store, grade):  # busy twice, then through: as a second writer that lets go
+        calls.append(grade)
+        if len(calls) < 3:
+            raise sqlite3.OperationalError("database is locked")
+        return record(store, grade)
+
+    with Store(db) as s:
+        result = write_grade(s, a_grade(), write=flaky)
+    assert result.outcome is WriteOutcome.COMMITTED and len(calls) == 3 and len(reviews(db)) == 1
+    assert not pending_paths(db)[0].exists()
 
 
 def test_an_unknown_card_is_an_error_not_a_saved_grade(db):
@@ -162,7 +176,9 @@ def test_nowhere_to_save(db, monkeypatch, tmp_path):
     blocker.write_text("")
     monkeypatch.setattr("quizzer.pending.pending_paths", lambda _db: [blocker / "a", blocker / "b"])
     with Store(db) as s:
-        s.record_review = lambda *a, **k: (_ for _ in ()).throw(sqlite3.OperationalError("database is locked"))
-        result = write_grade(s, a_grade(), budget_s=0.1)
+        def locked(store, grade):
+            raise sqlite3.OperationalError("database is locked")
+
+        result = write_grade(s, a_grade(), budget_s=0.1, write=locked)
     assert result.outcome is WriteOutcome.LOST and "could not be saved anywhere" in result.message
     assert os.fspath(blocker) in result.message
