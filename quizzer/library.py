@@ -10,6 +10,8 @@ from pathlib import Path
 from .deck import DeckError, bundled_deck_dir, load_deck
 from .store import Store, StoreError, StoreProblem, default_db_path, store_error
 
+SYNC_WAIT_MS = 1_000  # how long an updated bundled deck waits for another writer before it waits for next time
+
 
 def open_library(db_path: str | Path | None = None, *, bundled: bool = True, read_only_ok: bool = False) -> Store:
     """Open (creating if needed) the database and bring the bundled decks up to date.
@@ -29,9 +31,13 @@ def open_library(db_path: str | Path | None = None, *, bundled: bool = True, rea
     try:
         if bundled:
             try:
-                sync_bundled(store)
+                with store.busy_timeout(SYNC_WAIT_MS):
+                    sync_bundled(store)
             except sqlite3.Error as exc:
-                raise store_error(path, exc) from None
+                error = store_error(path, exc)
+                if error.problem not in (StoreProblem.BUSY, StoreProblem.READ_ONLY, StoreProblem.DISK_FULL):
+                    raise error from None
+                # busy, read-only or full: study the decks as they are (grades are saved aside); update next start
     except StoreError as exc:
         store.close()
         if read_only_ok and _may_read(path, exc):

@@ -186,9 +186,10 @@ def apply_pending(store: Store) -> Applied:
                 except (ValueError, TypeError, KeyError):
                     continue  # a torn last line from a crash mid-append: nothing to apply
                 try:
-                    if not store.review_exists(grade.deck_id, grade.card_id, grade.at):
-                        record(store, grade)
-                        counts[reason] += 1
+                    with store.busy_timeout(ATTEMPT_WAIT_MS):  # still busy: keep them for next time, quickly
+                        if not store.review_exists(grade.deck_id, grade.card_id, grade.at):
+                            record(store, grade)
+                            counts[reason] += 1
                 except (StoreError, sqlite3.Error, OSError) as exc:
                     if store_error(store.path, exc).problem in SAVABLE:
                         stuck = True  # still unwritable: keep the whole file; what was applied is skipped next time

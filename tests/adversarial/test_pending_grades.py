@@ -84,6 +84,27 @@ def test_busy_database_saves_the_grade_quickly_and_the_next_start_applies_it(db,
     assert "applied" not in capsys.readouterr().err and len(reviews(db)) == 1
 
 
+def test_a_busy_database_still_opens_quickly_with_saved_grades_and_stale_decks(db, capsys):
+    """Neither an updated bundled deck nor a saved grade makes a command wait out the busy timeout."""
+    pending_paths(db)[0].write_text(a_grade().to_json(StoreProblem.BUSY) + "\n")
+    with Store(db) as s:
+        s.db.execute("UPDATE decks SET source_hash = 'stale'")  # every bundled deck looks changed
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        code, out, err = main(["stats", "--json", "--db", str(db)]), *capsys.readouterr()
+        took = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 0 and json.loads(out)["decks"] and "applied" not in err
+    assert took < 5  # not 15 s
+    assert pending_paths(db)[0].exists() and reviews(db) == []  # kept for the next start
+    main(["stats", "--json", "--db", str(db)])
+    assert "applied 1 grade saved while the database was busy" in capsys.readouterr().err
+
+
 def test_disk_full_saves_the_grade(db):
     with Store(db) as s:
         pages = s.db.execute("PRAGMA page_count").fetchone()[0]
