@@ -62,9 +62,10 @@ class Grade:
     @classmethod
     def from_json(cls, line: str) -> tuple[Grade, StoreProblem]:
         data = json.loads(line)
-        reason = StoreProblem(data.pop("reason", StoreProblem.OTHER.value))
-        data["at"] = datetime.fromisoformat(data["at"])
-        return cls(**data), reason
+        reason = StoreProblem(data.get("reason", StoreProblem.OTHER.value))
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}  # a newer quizzer may add keys
+        known["at"] = datetime.fromisoformat(known["at"])
+        return cls(**known), reason
 
 
 @dataclass(frozen=True)
