@@ -3,29 +3,67 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
 from .deck import DeckError, load_decks, requires_problem
+from .in_flight import InFlight
 from .library import open_library
+from .pending import apply_pending
 from .runner import Runner, WorkerFailed
 from .settings import SettingError, check_all
-from .store import StoreError, default_db_path, study_day
+from .store import Store, StoreError, default_db_path, store_error, study_day
+
+MAX_NEW = 10_000  # new cards a day: more is a typo, and SQLite integers stop at 2**63 anyway
+MAX_LIMIT = 100_000
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, refused with the range otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give a number from {low:,} to {high:,}")
+        return value
+    return parse
+
+
+def _db_path(text: str) -> Path:
+    """An argparse type: a non-empty path (an empty --db is a mistake, not 'the default')."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty: give a database file, or leave out --db for the default")
+    return Path(text).expanduser()
+
+
+def _card_key(text: str) -> tuple[str, str]:
+    deck, sep, card = text.partition("/")
+    if not (sep and deck and card) or "/" in card:
+        raise argparse.ArgumentTypeError(f"{text!r} is not DECK/CARD (e.g. broadcasting/trailing-dims)")
+    return deck, card
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quizzer", description="Learn PyTorch's sharp edges: predict what a snippet does, then see it run.")
     parser.add_argument("--version", action="version", version=f"quizzer {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", help=f"database file (default: $QUIZZER_DB or {default_db_path()})")
+    common.add_argument("--db", metavar="PATH", type=_db_path, help=f"database file (default: $QUIZZER_DB or {default_db_path()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     study = sub.add_parser("study", parents=[common], help="study the cards that are due (the main job)")
     study.add_argument("--deck", action="append", metavar="ID", help="only this deck (repeatable)")
-    study.add_argument("--new", type=int, default=20, metavar="N", help="new cards per day (default 20)")
-    study.add_argument("--limit", type=int, metavar="N", help="stop after N cards")
+    study.add_argument("--new", type=_count(0, MAX_NEW), default=20, metavar="N",
+                       help=f"new cards per day, 0 to {MAX_NEW:,} (default 20)")
+    study.add_argument("--limit", type=_count(1, MAX_LIMIT), metavar="N",
+                       help="stop after N cards shown (repeats of missed cards count)")
     study.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where snippets run (default: $QUIZZER_DEVICE or auto)")
 
     add = sub.add_parser("add-deck", parents=[common], help="import or update deck files")
@@ -41,47 +79,95 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", parents=[common], help="progress per deck, due forecast, weakest topics")
     stats.add_argument("--json", action="store_true", help="print JSON for scripts (everything, heatmap included)")
     stats.add_argument("--tui", action="store_true", help="open the stats screen (heatmap, forecast, weakest topics)")
+
+    for name, text in (("suspend", "keep a card out of study until unsuspended"), ("unsuspend", "bring a suspended card back")):
+        cmd = sub.add_parser(name, parents=[common], help=text)
+        cmd.add_argument("cards", nargs="+", type=_card_key, metavar="DECK/CARD", help="the card, as deck id/card id")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed escaped, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["study", *(argv or [])])
     try:
         check_all()
-        _check_limits(args)
     except SettingError as exc:  # a bad setting is refused up front, never read as a default
         print(f"quizzer: {exc}", file=sys.stderr)
         return 2
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is met inside the handlers below
+        return code
     except (DeckError, StoreError, WorkerFailed) as exc:
-        print(exc, file=sys.stderr)
-        return 1
+        return _fail(str(exc))
+    except sqlite3.Error as exc:  # met after opening: a damaged page, a full disk mid-write
+        return _fail(str(store_error(_db(args), exc)))
+    except BrokenPipeError:  # `quizzer check | head -1`: the reader left; say nothing more
+        _silence_stdout()
+        return 141
+    except OSError as exc:  # a deck folder or the database's folder: name it and the fix
+        return _fail(_os_message(exc))
     except KeyboardInterrupt:
         return 130
 
 
-def _check_limits(args: argparse.Namespace) -> None:
-    """`--new` may be 0 (no new cards today); `--limit` must leave at least one card."""
-    new, limit = getattr(args, "new", None), getattr(args, "limit", None)
-    if new is not None and new < 0:
-        raise SettingError(f"--new {new} is not accepted: use a number of new cards per day, 0 or more")
-    if limit is not None and limit < 1:
-        raise SettingError(f"--limit {limit} is not accepted: use a number of cards, 1 or more, or leave it out")
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 1
+
+
+def _os_message(exc: OSError) -> str:
+    where = os.fsdecode(exc.filename) if exc.filename is not None else "a file"
+    fix = {errno.ENOSPC: "free some space and try again", errno.EACCES: "check its permissions",
+           errno.EROFS: "it is on a read-only file system", errno.ENOENT: "check the path"}.get(exc.errno or 0, "check the path")
+    return f"{where}: {exc.strerror or exc}; {fix}"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _db(args: argparse.Namespace) -> Path:
+    return args.db or default_db_path()
+
+
+def _open(args: argparse.Namespace, *, read_only_ok: bool = False) -> Store:
+    """Open the library and apply grades saved while the database could not be written."""
+    store = open_library(args.db, read_only_ok=read_only_ok)
+    if not store.read_only:
+        try:
+            applied = apply_pending(store)
+        except BaseException:
+            store.close()
+            raise
+        for line in applied.describe():
+            print(line, file=sys.stderr)
+    return store
 
 
 def cmd_study(args: argparse.Namespace) -> int:
     from .session import StudySession
 
-    with open_library(args.db) as store:
+    with _open(args) as store:
         unknown = [d for d in args.deck or [] if d not in store.deck_titles()]
         if unknown:
             raise StoreError(f"no deck {', '.join(map(repr, unknown))}; known decks: {', '.join(store.deck_titles())}")
         session = StudySession(store, args.deck, new_limit=args.new, limit=args.limit)
-        if not sys.stdout.isatty():  # scripts and pipes get the queue as text, not a TUI
+        interactive = sys.stdout.isatty()
+        left_over = _left_over_card(store, ask=interactive and sys.stdin.isatty())
+        if left_over is not None:  # never run it again before the learner has said so
+            session.queue = [item for item in session.queue if item.key != left_over]
+        if not interactive:  # scripts and pipes get the queue as text, not a TUI
             counts = session.counts()
             print(f"{counts['review']} due, {counts['new']} new today")
             for item in session.queue:
@@ -93,22 +179,49 @@ def cmd_study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _left_over_card(store: Store, *, ask: bool) -> tuple[str, str] | None:
+    """The card that was running when quizzer last died, after telling the learner (and, on a
+    terminal, offering to suspend it). Without a terminal the mark stays for the next real start."""
+    marker = InFlight.for_db(store.path)
+    key = marker.left_over()
+    if key is None:
+        return None
+    name = "/".join(key)
+    print(f"quizzer stopped while running {name} last time; it is left out of this session so it cannot "
+          "stop quizzer again.", file=sys.stderr)
+    if not ask:
+        print(f"  `quizzer suspend {name}` keeps it out for good", file=sys.stderr)
+        return key
+    try:
+        reply = input(f"Suspend {name}? (`quizzer unsuspend {name}` brings it back) [Y/n] ").strip().lower()
+    except EOFError:
+        reply = "n"
+    if reply in ("", "y", "yes"):
+        try:
+            store.set_suspended(*key, True)
+            print(f"suspended {name}", file=sys.stderr)
+        except StoreError as exc:  # its deck has dropped it since: nothing to suspend
+            print(exc, file=sys.stderr)
+    marker.clear()
+    return key
+
+
 def cmd_add_deck(args: argparse.Namespace) -> int:
     from .check import check_cards
 
     decks = load_decks([Path(p) for p in args.paths])
-    if not args.no_check:
-        cards = [c for d in decks for c in d.cards]
-        with Runner() as runner:
-            bad = [r for r in check_cards(cards, {runner.wait_ready().device: runner}) if not r.ok]
-        if bad:
-            paths = {d.id: d.path for d in decks}
-            for r in bad:
-                for flag in r.flags:
-                    print(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}", file=sys.stderr)
-            print(f"nothing imported: fix the {len(bad)} card(s) above, or pass --no-check", file=sys.stderr)
-            return 1
-    with open_library(args.db) as store:
+    with _open(args) as store:  # an unusable database is said before the cards are run, not after
+        if not args.no_check:
+            cards = [c for d in decks for c in d.cards]
+            with Runner() as runner:
+                bad = [r for r in check_cards(cards, {runner.wait_ready().device: runner}) if not r.ok]
+            if bad:
+                paths = {d.id: d.path for d in decks}
+                for r in bad:
+                    for flag in r.flags:
+                        print(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}", file=sys.stderr)
+                print(f"nothing imported: fix the {len(bad)} card(s) above, or pass --no-check", file=sys.stderr)
+                return 1
         reports = store.import_decks(decks)
     for r in reports:
         print(f"{r.deck_id}: {len(r.added)} added, {len(r.updated)} updated, {len(r.unchanged)} unchanged, {len(r.removed)} removed")
@@ -180,7 +293,7 @@ def _resolve_targets(args: argparse.Namespace) -> list:
     ids = [t for t in args.targets if not Path(t).exists()]
     decks = load_decks(paths) if paths else []
     if ids:
-        with open_library(args.db) as store:
+        with _open(args, read_only_ok=True) as store:
             known = set(store.deck_titles())
             missing = [i for i in ids if i not in known]
             if missing:
@@ -193,7 +306,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from .session import format_duration
     from .stats import dashboard
 
-    with open_library(args.db) as store:
+    with _open(args, read_only_ok=args.json or not args.tui) as store:
         if args.tui:
             from .session import StudySession
             from .tui.app import QuizzerApp
@@ -213,13 +326,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     console = Console()
     table = Table(title=f"quizzer · {today.isoformat()} · streak {streak} day{'s' * (streak != 1)}")
-    columns = ("deck", "cards", "new", "due_today", "learning", "mature", "reviews", "retention_30d")
+    columns = ("deck", "cards", "new", "due_today", "learning", "mature", "suspended", "reviews", "retention_30d")
     for col in columns:
         table.add_column(col.replace("_", " "), justify="left" if col == "deck" else "right")
     for d in decks:
         retention = "–" if d["retention_30d"] is None else f"{d['retention_30d']:.0%}"
         table.add_row(d["deck"], *(str(d[c]) for c in columns[1:-1]), retention)
     console.print(table)
+    if store.read_only:
+        print(f"(read-only: {store.path} cannot be written, so it was read as it is)", file=sys.stderr)
 
     console.print(f"today: {dash.reviews_today} review{'s' * (dash.reviews_today != 1)} in "
                   f"{format_duration(dash.seconds_today)} · all time: {dash.reviews_total:,} in {format_duration(dash.seconds_total)}")
@@ -252,4 +367,18 @@ def _sparkline(values: list[int]) -> str:
     return "".join(bars[0 if v == 0 else max(1, round(v / top * (len(bars) - 1)))] for v in values) + f" (max {top}/day)"
 
 
-COMMANDS = {"study": cmd_study, "add-deck": cmd_add_deck, "stats": cmd_stats, "check": cmd_check}
+def cmd_suspend(args: argparse.Namespace) -> int:
+    """`quizzer suspend|unsuspend DECK/CARD...`: all named cards must exist, else nothing changes."""
+    suspend = args.command == "suspend"
+    with _open(args) as store:
+        for key in args.cards:  # check every id first: one typo changes nothing
+            store.require_card(*key)
+        for key in args.cards:
+            changed = store.set_suspended(key[0], key[1], suspend)
+            state = "suspended" if suspend else "back in study"
+            print(f"{'/'.join(key)}: {state}" + ("" if changed else " (it already was)"))
+    return 0
+
+
+COMMANDS = {"study": cmd_study, "add-deck": cmd_add_deck, "stats": cmd_stats, "check": cmd_check,
+            "suspend": cmd_suspend, "unsuspend": cmd_suspend}

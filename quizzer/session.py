@@ -155,11 +155,15 @@ class StudySession:
     # -- reading ------------------------------------------------------------------------------
     @property
     def current(self) -> QueueItem | None:
-        return self.queue[0] if self.queue else None
+        return self.queue[0] if self.queue and self._left(0) else None
 
     @property
     def upcoming(self) -> QueueItem | None:
-        return self.queue[1] if len(self.queue) > 1 else None
+        return self.queue[1] if len(self.queue) > 1 and self._left(1) else None
+
+    def _left(self, ahead: int) -> bool:
+        """Whether the card `ahead` places on is within `limit` cards shown (repeats count)."""
+        return self.limit is None or len(self.done) + ahead < self.limit
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {Source.NEW: 0, Source.AGAIN: 0, Source.REVIEW: 0}
@@ -173,7 +177,8 @@ class StudySession:
 
     @property
     def total(self) -> int:
-        return len(self.done) + len(self.queue)
+        total = len(self.done) + len(self.queue)
+        return total if self.limit is None else min(total, self.limit)
 
     def options(self, correct: bool | None, seconds: float = 0.0) -> tuple[GradeOption, ...]:
         """The grades the current card may get, each with what it would do, and the default marked.

@@ -7,6 +7,8 @@ read while `study` writes.
 
 from __future__ import annotations
 
+import enum
+import errno
 import json
 import os
 import sqlite3
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 from .deck import Card, Deck
 from .scheduler import MATURE_DAYS, Schedule, Scheduled, Sm2State, check_grade, next_states
@@ -164,47 +167,189 @@ class DeckImport:
     code_changed: list[str] = field(default_factory=list)
 
 
+class StoreProblem(enum.Enum):
+    """Why the database could not be used: decided once, from SQLite's or the OS's error."""
+
+    BUSY = "busy"
+    READ_ONLY = "read-only"
+    DISK_FULL = "disk full"
+    NOT_A_DATABASE = "not a database"
+    CORRUPT = "corrupt"
+    IS_DIRECTORY = "is a directory"
+    PARENT_NOT_DIRECTORY = "parent is not a directory"
+    CANNOT_OPEN = "cannot open"
+    NEWER_SCHEMA = "newer schema"
+    NOT_FOUND = "not found"
+    OTHER = "other"
+
+
 class StoreError(Exception):
-    pass
+    """A one-line message for the learner, and the problem behind it for code that reacts to it."""
+
+    def __init__(self, message: str, problem: StoreProblem = StoreProblem.OTHER):
+        super().__init__(message)
+        self.problem = problem
+
+
+# SQLite primary result codes (the low byte of an extended code) -> problem.
+_SQLITE_CODES = {5: StoreProblem.BUSY, 6: StoreProblem.BUSY, 8: StoreProblem.READ_ONLY, 11: StoreProblem.CORRUPT,
+                 13: StoreProblem.DISK_FULL, 14: StoreProblem.CANNOT_OPEN, 26: StoreProblem.NOT_A_DATABASE}
+# ... and the same from the message, for errors raised without a code (or by a test double).
+_SQLITE_MESSAGES = (("locked", StoreProblem.BUSY), ("busy", StoreProblem.BUSY),
+                    ("readonly", StoreProblem.READ_ONLY), ("read-only", StoreProblem.READ_ONLY),
+                    ("disk is full", StoreProblem.DISK_FULL), ("not a database", StoreProblem.NOT_A_DATABASE),
+                    ("malformed", StoreProblem.CORRUPT), ("unable to open", StoreProblem.CANNOT_OPEN))
+_OS_ERRNOS = {errno.ENOSPC: StoreProblem.DISK_FULL, errno.EDQUOT: StoreProblem.DISK_FULL,
+              errno.EROFS: StoreProblem.READ_ONLY, errno.EACCES: StoreProblem.READ_ONLY,
+              errno.EPERM: StoreProblem.READ_ONLY, errno.EISDIR: StoreProblem.IS_DIRECTORY,
+              errno.ENOTDIR: StoreProblem.PARENT_NOT_DIRECTORY}
+
+
+def classify(exc: BaseException) -> StoreProblem:
+    """The problem behind a sqlite3 or OS error; OTHER when it is none of the known ones."""
+    if isinstance(exc, StoreError):
+        return exc.problem
+    if isinstance(exc, OSError):
+        return _OS_ERRNOS.get(exc.errno or 0, StoreProblem.OTHER)
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _SQLITE_CODES:
+            return _SQLITE_CODES[code & 0xFF]
+        text = str(exc).lower()
+        return next((p for needle, p in _SQLITE_MESSAGES if needle in text), StoreProblem.OTHER)
+    return StoreProblem.OTHER
+
+
+def problem_message(path: str | Path, problem: StoreProblem, detail: str = "") -> str:
+    """One line naming the database and what to do about `problem`."""
+    why = f" ({detail})" if detail else ""
+    return {
+        StoreProblem.BUSY: f"{path} is busy: another program is writing to it{why}; try again in a moment",
+        StoreProblem.READ_ONLY: f"{path} cannot be written{why}; make the file and its folder writable, or pass --db",
+        StoreProblem.DISK_FULL: f"{path} cannot be written: the disk is full; free some space and try again",
+        StoreProblem.NOT_A_DATABASE: f"{path} is not a quizzer database{why}; move it aside or pass --db",
+        StoreProblem.CORRUPT: f"{path} is damaged{why}; move it aside (or restore a backup), or pass --db",
+        StoreProblem.IS_DIRECTORY: f"{path} is a directory, not a database file; pass --db with a file path",
+        StoreProblem.PARENT_NOT_DIRECTORY: f"{path} cannot be created: a part of its folder path is a file{why}; pass --db with a path in a folder",
+        StoreProblem.CANNOT_OPEN: f"{path} cannot be opened{why}; check that its folder exists and is readable, or pass --db",
+    }.get(problem, f"{path}: {detail or problem.value}; move it aside or pass --db")
+
+
+def store_error(path: str | Path, exc: BaseException) -> StoreError:
+    """Turn a sqlite3 or OS error met while using the database at `path` into a StoreError."""
+    if isinstance(exc, StoreError):
+        return exc
+    problem = classify(exc)
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return StoreError(problem_message(path, problem, detail), problem)
+
+
+def _path_problem(path: Path) -> StoreProblem | None:
+    """What is wrong with `path` as a database file before SQLite gets to say it less clearly."""
+    if path.is_dir():
+        return StoreProblem.IS_DIRECTORY
+    for parent in path.parents:
+        if parent.exists() or parent.is_symlink():
+            return None if parent.is_dir() else StoreProblem.PARENT_NOT_DIRECTORY
+    return None
 
 
 class Store:
-    def __init__(self, path: str | Path):
+    read_only: bool = False
+
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        """Open (creating it and its folder if needed) the database at `path` and migrate it.
+
+        With `read_only`, nothing is created or written (`mode=ro`; `immutable` where even the
+        WAL index cannot be made): for reading a database on a read-only file or folder.
+        Every failure is a StoreError whose `problem` says what went wrong."""
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                  check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
+        self.read_only = read_only
+        memory = str(path) == ":memory:"
+        if not memory:
+            problem = _path_problem(self.path)
+            if problem is not None:
+                raise StoreError(problem_message(self.path, problem), problem)
+        try:
+            if not memory and not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = self._connect(str(path), immutable=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise store_error(self.path, exc) from None
+        try:
+            self._setup(memory)
+        except sqlite3.Error as exc:
+            first = store_error(self.path, exc)
+            self.db.close()
+            if not (read_only and first.problem in (StoreProblem.CANNOT_OPEN, StoreProblem.READ_ONLY)):
+                raise first from None
+            try:  # a WAL database in a read-only folder: its -shm cannot be made, so read it as a snapshot
+                self.db = self._connect(str(path), immutable=True)
+                self._setup(memory)
+            except sqlite3.Error as exc:
+                self.db.close()
+                raise store_error(self.path, exc) from None
+        except StoreError:
+            self.db.close()
+            raise
+
+    def _connect(self, path: str, *, immutable: bool) -> sqlite3.Connection:
+        if self.read_only:
+            uri = f"file:{quote(os.path.abspath(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+            db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                 check_same_thread=False)
+        else:
+            db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def _setup(self, memory: bool) -> None:
         self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self.db.execute("PRAGMA foreign_keys = ON")
-        if str(path) != ":memory:":
+        if self.read_only:
+            version = self.version  # reads the header: fails here on a file that is not a database
+            if version != SCHEMA_VERSION:
+                raise StoreError(f"{self.path} is read-only and needs a schema upgrade ({version} -> {SCHEMA_VERSION}); "
+                                 "open it once where it can be written", StoreProblem.READ_ONLY)
+            return
+        if not memory:
             self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.migrate()
 
-    def close(self) -> None:
-        try:  # lets SQLite gather the statistics its planner wants, at most once in a while
-            self.db.execute("PRAGMA optimize")
-        except sqlite3.Error:
-            pass
+    @contextmanager
+    def busy_timeout(self, ms: int) -> Iterator[None]:
+        """Wait at most `ms` for another writer inside this block (e.g. a grade written from a thread)."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(ms)}")
+        try:
+            yield
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    def close(self, *, optimize: bool = True) -> None:
+        if optimize and not self.read_only:
+            try:  # lets SQLite gather the statistics its planner wants, at most once in a while
+                self.db.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                pass
         self.db.close()
 
     def __enter__(self) -> "Store":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(optimize=exc_type is None)  # after an error (a damaged file) write nothing more
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may already have rolled back (a full disk, an I/O error)
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     # -- schema -------------------------------------------------------------------------------
     @property
@@ -214,7 +359,8 @@ class Store:
     def migrate(self, target: int = SCHEMA_VERSION) -> None:
         current = self.version
         if current > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} was written by a newer quizzer (schema {current} > {SCHEMA_VERSION}); upgrade quizzer")
+            raise StoreError(f"{self.path} was written by a newer quizzer (schema {current} > {SCHEMA_VERSION}); upgrade quizzer",
+                             StoreProblem.NEWER_SCHEMA)
         for version in range(current + 1, target + 1):
             with self.transaction() as db:
                 for statement in _statements(MIGRATIONS[version - 1]):
@@ -235,7 +381,8 @@ class Store:
                        ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description,
                          requires = excluded.requires, path = excluded.path, origin = excluded.origin,
                          source_hash = excluded.source_hash, imported_at = excluded.imported_at""",
-                    (deck.id, deck.title, deck.description, deck.requires, deck.path, origin, deck.source_hash, stamp))
+                    (deck.id, deck.title, deck.description, deck.requires, _printable_path(deck.path), origin,
+                     deck.source_hash, stamp))
                 existing = {r["card_id"]: r for r in db.execute(
                     "SELECT card_id, content_hash, code_hash, removed FROM cards WHERE deck_id = ?", (deck.id,))}
                 for position, card in enumerate(deck.cards):
@@ -339,9 +486,32 @@ class Store:
             "SELECT min(due) FROM cards c WHERE due IS NOT NULL AND suspended = 0 AND removed = 0" + where, args).fetchone()
         return date.fromisoformat(row[0]) if row[0] else None
 
-    def set_suspended(self, deck_id: str, card_id: str, suspended: bool = True) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE cards SET suspended = ? WHERE deck_id = ? AND card_id = ?", (int(suspended), deck_id, card_id))
+    def set_suspended(self, deck_id: str, card_id: str, suspended: bool = True) -> bool:
+        """Suspend (or bring back) one card; returns whether that changed anything.
+
+        Raises StoreError (NOT_FOUND) for a deck or card that does not exist or was removed."""
+        with self.transaction():
+            was = self.require_card(deck_id, card_id)
+            self.db.execute("UPDATE cards SET suspended = ? WHERE deck_id = ? AND card_id = ?",
+                            (int(suspended), deck_id, card_id))
+        return was != suspended
+
+    def require_card(self, deck_id: str, card_id: str) -> bool:
+        """Whether a card in a current deck is suspended; StoreError (NOT_FOUND) naming the fix if no such card."""
+        row = self.db.execute("SELECT suspended FROM cards WHERE deck_id = ? AND card_id = ? AND removed = 0",
+                              (deck_id, card_id)).fetchone()
+        if row is not None:
+            return bool(row["suspended"])
+        decks = self.deck_titles()
+        if deck_id not in decks:
+            raise StoreError(f"no deck {deck_id!r}; known decks: {', '.join(decks) or 'none'}", StoreProblem.NOT_FOUND)
+        raise StoreError(f"no card {card_id!r} in deck {deck_id!r}; use the card's id from its deck file", StoreProblem.NOT_FOUND)
+
+    def review_exists(self, deck_id: str, card_id: str, at: datetime) -> bool:
+        """Whether the answer given at `at` is already logged (a saved grade applied twice is one)."""
+        stamp = at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        return self.db.execute("SELECT 1 FROM reviews WHERE deck_id = ? AND card_id = ? AND at = ?",
+                               (deck_id, card_id, stamp)).fetchone() is not None
 
     # -- reviews ------------------------------------------------------------------------------
     def record_review(self, deck_id: str, card_id: str, *, grade: int, correct: bool, answer: str,
@@ -423,7 +593,7 @@ class Store:
         rows = self.db.execute(
             f"""SELECT d.id, d.title,
                   count(c.card_id) AS cards,
-                  sum(c.due IS NULL) AS new,
+                  sum(c.due IS NULL AND c.suspended = 0) AS new,
                   sum(c.due IS NOT NULL AND c.due <= :today AND c.suspended = 0) AS due_today,
                   sum(c.due IS NOT NULL AND c.interval < {MATURE_DAYS} AND c.suspended = 0) AS learning,
                   sum(c.interval >= {MATURE_DAYS} AND c.suspended = 0) AS mature,
@@ -533,6 +703,11 @@ class Store:
 
     def _has_index(self, name: str) -> bool:
         return self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone() is not None
+
+
+def _printable_path(path: str) -> str:
+    """A file name as SQLite can store it: bytes that are not UTF-8 (a surrogate escape) become \\xff."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _statements(script: str) -> list[str]:

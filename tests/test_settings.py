@@ -27,14 +27,6 @@ def test_cli_refuses_a_bad_setting_with_one_line_and_exit_2(tmp_path, capsys, mo
     assert "Traceback" not in err and not (tmp_path / "q.db").exists()  # refused before any work
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--new", "-3"], "--new -3 is not accepted"), (["--limit", "0"], "--limit 0 is not accepted")])
-def test_cli_refuses_negative_limits(tmp_path, capsys, args, message):
-    assert main(["study", "--db", str(tmp_path / "q.db"), *args]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and message in err
-
-
 def test_good_settings_are_read_as_given(monkeypatch, tmp_path):
     env = {"QUIZZER_DAY_STARTS_AT": "4", "QUIZZER_MAX_INTERVAL": "365"}
     assert (day_start_hour(env), max_interval(env)) == (4, 365)
