@@ -263,3 +263,28 @@ async def test_every_part_of_a_tall_verdict_is_reachable_with_the_keyboard(tmp_p
         await grade_with(pilot, "enter")
     with Store(path) as s:
         assert [r["grade"] for r in s.reviews()] == [5]
+
+
+async def test_a_busy_database_never_freezes_the_screen_nor_loses_the_grade(db, runner):
+    """Another process holds the write lock: the screen says so, stays live, and the grade lands after."""
+    import sqlite3
+
+    app = app_for(db, runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_answer(pilot, "2x3")
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            await pilot.press("4")
+            await until(pilot, lambda: "waiting for the database" in text(app, "#hint"), "the busy notice")
+            assert app.screen.phase is Phase.SAVING and app.session.current.state.card.id == "shape"
+            await pilot.press("question_mark")  # the screen still answers keys
+            await pilot.pause()
+            assert type(app.screen).__name__ == "HelpScreen"
+            await pilot.press("escape")
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        await until(pilot, lambda: "Does this finish?" in text(app, "#question"), "the next card")
+    with Store(db) as s:
+        assert [(r["card_id"], r["grade"]) for r in s.reviews()] == [("shape", 4)]

@@ -8,8 +8,9 @@ the screen may do next is decided by its `Phase` alone (see `check_action`).
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import threading
 import time
+from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, cast
 
@@ -27,7 +28,9 @@ from ...grading import Status, Verdict, grade
 from ...kinds import Control, spec
 from ...scheduler import Grade
 from ...session import GradeOption, QueueItem, StudySession
-from ...store import StoreError
+from ...pending import Grade as PendingGrade
+from ...pending import WriteOutcome, write_grade
+from ...store import Review, Store, StoreError
 from ..widgets.answer_box import AnswerBox
 from ..widgets.badge import DeviceBadge
 from ..widgets.card_view import CardView
@@ -37,6 +40,8 @@ from ..widgets.verdict_panel import VerdictPanel
 if TYPE_CHECKING:
     from ..app import QuizzerApp
 
+SLOW_WRITE_S = 0.3  # a write slower than this is waiting for another writer: say so
+BUSY_BUDGET_S = 10.0  # how long a busy database is retried before the grade is saved aside
 SOURCES = {"new": "new card", "again": "again", "review": "review"}
 
 
@@ -259,19 +264,42 @@ class StudyScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="save")
     def save_grade(self, option: GradeOption, correct: bool | None, text: str, seconds: float) -> None:
-        """Write the grade off the UI thread: a busy database must never freeze the screen."""
+        """Write the grade off the UI thread: a busy database must never freeze the screen.
+
+        A busy database is retried (and the screen says so); one that cannot take the grade at all
+        (read-only, full, still locked) gets it saved aside, applied at the next start."""
         info = self.quizzer.runner.info
+        item = self.item
+        assert item is not None
+        grade = PendingGrade(item.key[0], item.key[1], int(option.grade),
+                             option.grade.passed if correct is None else correct, text, datetime.now(timezone.utc),
+                             seconds, info.device or None, info.torch_version or None)
+
+        def through_session(store: Store, _: PendingGrade) -> Review:
+            return self.session.answer(option, correct=correct, answer=text, seconds=seconds,
+                                       device=grade.device, torch_version=grade.torch_version)
+
+        slow = threading.Timer(SLOW_WRITE_S, self.app.call_from_thread, (self._waiting,))
+        slow.start()
         try:
-            self.session.answer(option, correct=correct, answer=text, seconds=seconds,
-                                device=info.device or None, torch_version=info.torch_version or None)
-        except (StoreError, sqlite3.Error) as exc:
-            self.app.call_from_thread(self._not_saved, f"{exc}")
+            written = write_grade(self.session.store, grade, budget_s=BUSY_BUDGET_S, write=through_session)
+        except StoreError as exc:  # graded in another window since it was shown: shown again as it is now
+            self.app.call_from_thread(self._not_saved, str(exc))
             return
+        finally:
+            slow.cancel()
+        if written.outcome is not WriteOutcome.COMMITTED:
+            self.session.skip()  # kept aside, applied at the next start: not asked again now
+            self.app.call_from_thread(self.notify, written.message, severity="error", timeout=15)
         self.app.call_from_thread(self.show_card)
 
+    def _waiting(self) -> None:
+        if self.phase is Phase.SAVING:
+            self.query_one(AnswerBox).show_hint("waiting for the database: another quizzer is writing…")
+
     def _not_saved(self, why: str) -> None:
-        self.notify(f"The grade was not saved: {why}. Press a grade to try again.", severity="error", timeout=10)
-        self.set_phase(Phase.REVEALED if spec(self.card.kind).control is Control.REVEAL else Phase.VERDICT)
+        self.notify(why, severity="warning", timeout=8)
+        self.show_card()
 
     def action_undo(self) -> None:
         try:
