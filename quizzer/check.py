@@ -285,6 +285,7 @@ _BACKSTAGE = (  # (pattern, what it is, the fix): things about how the deck was 
     (re.compile(r"\d{3}_[0-9a-f]{16}\.txt"), "a note file name", "keep provenance in 'source'"),
     (re.compile(r"\bthe note says\b", re.IGNORECASE), "'the note says'", "state the rule itself"),
     (re.compile(r"\bthe notes\b", re.IGNORECASE), "'the notes'", "state the rule itself"),
+    (re.compile(r"\bthe study notes?\b|\bnotes? \d{3}\b", re.IGNORECASE), "a study note", "state the rule itself"),
     (re.compile(r"\bquizzer\b", re.IGNORECASE), "the word 'quizzer'", "speak about torch, not the app"),
 )
 

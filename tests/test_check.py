@@ -220,6 +220,9 @@ def test_learner_text_must_not_talk_about_the_notes():
     clean = replace(card, question="What is x?", explain="Python names bind values.", choices=("1", "2"))
     assert learner_text_problems(clean) == ()
     assert learner_text_problems(replace(clean, explain="The footnotes and notebook say nothing.")) == ()
+    [study] = learner_text_problems(replace(clean, question="Note 004's pipeline calls `torch.nn.Adam`. What happens?"))
+    assert study == "'question' mentions a study note ('Note 004'); state the rule itself"
+    assert learner_text_problems(replace(clean, explain="The study note wrote it so.")) != ()
 
 
 @pytest.mark.xfail(strict=False, reason="the bundled decks are being rewritten; this passes once they are")
