@@ -303,3 +303,14 @@ def test_check_json_is_json_when_the_worker_will_not_start(tmp_path, write_deck,
     assert data["errors"] == [{"file": None, "line": None,
                                "message": "the worker could not start: torch is not installed; pip install torch"}]
     assert data["cards"] == [] and data["failed"] == 0
+
+
+def test_check_text_mode_names_load_errors_and_fails(tmp_path, write_deck, capsys):
+    good = write_deck("id: g\ntitle: G\ncards:\n  - {id: a, kind: value, question: q, ask: 1 + 1, expect: '2'}\n", "g.yaml")
+    bad = write_deck("id: b\ntitle: B\ncards:\n  - {id: a, kind: value, question: q, code: ''}\n", "b.yaml")
+    assert main(["check", "--db", str(tmp_path / "q.db"), "--device", "cpu", str(good), str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"{bad}:4: card 'a': a value card needs 'ask', the expression whose outcome is the truth"]
+    assert "ok   g/a  [cpu] 2" in captured.out
+    assert "1 cards (1 run on cpu): 1 ok, 0 flagged, 0 warnings; 1 problem stopped decks from loading or running (above)" in captured.out
