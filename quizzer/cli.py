@@ -9,6 +9,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
@@ -74,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("targets", nargs="*", metavar="PATH|DECK", help="deck files, directories or deck ids (default: the bundled decks)")
     check.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps", "all"),
                        help="where to run: one device, or 'all' for the CPU and the accelerator side by side")
-    check.add_argument("--json", action="store_true", help="print JSON for scripts")
+    check.add_argument("--json", action="store_true", help="print JSON for scripts (also when a deck fails to load)")
+    check.add_argument("--strict", action="store_true", help="fail on warnings too (skewed answers, wording)")
 
     stats = sub.add_parser("stats", parents=[common], help="progress per deck, due forecast, weakest topics")
     stats.add_argument("--json", action="store_true", help="print JSON for scripts (everything, heatmap included)")
@@ -232,44 +234,106 @@ def cmd_add_deck(args: argparse.Namespace) -> int:
     return 0
 
 
+ALL_DECKS = "all decks"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    """Run every card; flags fail the check, warnings advise. With --json, stdout is JSON whatever happens."""
+    from .check import check_json
+
+    try:
+        return _check(args)
+    except (DeckError, StoreError, WorkerFailed) as exc:
+        if not args.json:
+            raise
+        problems = exc.problems if isinstance(exc, DeckError) else [_RunError(str(exc))]
+        print(exc, file=sys.stderr)
+        print(json.dumps(check_json({}, [], [], [p.to_json() for p in problems]), indent=2))
+        return 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import check_json, summarise_decks, total_balance
+
+    decks, errors = _resolve_targets(args)
+    for e in errors:  # in both modes: a person watching sees them at once; --json also carries them
+        print(e, file=sys.stderr)
+    reports: list = []
+    labels: dict[str, str] = {}
+    notes: dict[str, list[str]] = {d.id: [] for d in decks}
+    if decks:
+        reports, labels = _run_checks(args, decks, notes)
+    summaries = summarise_decks(decks, reports, list(labels), notes)
+    result = check_json(labels, reports, summaries, [e.to_json() for e in errors])
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        if summaries:
+            width = max(len(ALL_DECKS), *(len(s.deck_id) for s in summaries))
+            for device in labels:
+                print(f"\nanswer balance on {labels[device]}:")
+                for s in summaries:
+                    print(f"  {s.deck_id:<{width}}  {s.balance[device].summary()}")
+                print(f"  {ALL_DECKS:<{width}}  {total_balance(summaries, device).summary()}")
+            for s in summaries:
+                for warning in s.warnings:
+                    print(f"warning: {s.path}: {warning}")
+        ran = sum(1 for r in reports if r.outcomes)
+        n = result["warnings"]
+        line = (f"{len(reports)} cards ({ran} run on {', '.join(labels.values()) or 'no device'}): "
+                f"{len(reports) - result['failed']} ok, {result['failed']} flagged, {n} warning{'s' * (n != 1)}")
+        if errors:
+            line += f"; {len(errors)} problem{'s' * (len(errors) != 1)} stopped decks from loading or running (above)"
+        print(f"\n{line}")
+    return 1 if errors or result["failed"] or (args.strict and result["warnings"]) else 0
+
+
+def _run_checks(args: argparse.Namespace, decks: list, notes: dict[str, list[str]]) -> tuple[list, dict[str, str]]:
+    """Check every card of `decks` on the chosen devices, printing progress unless --json."""
     from .check import check_cards
 
-    decks = _resolve_targets(args)
-    runners = _runners(args.device)
+    paths = {d.id: d.path for d in decks}
+
+    def progress(report):
+        if args.json:
+            return
+        mark = "FAIL" if report.flags else "warn" if report.warnings else "ok  "
+        outcomes = "  ".join(f"[{d}] {o.describe().splitlines()[0][:70]}" for d, o in report.outcomes.items())
+        print(f"{mark} {report.card.deck_id}/{report.card.id}  {outcomes or '(recall: not run)'}")
+        where = f"{paths[report.card.deck_id]}:{report.card.line}"
+        for flag in report.flags:
+            print(f"     {where}: {flag}")
+        for warning in report.warnings:
+            print(f"     {where}: warning: {warning}")
+
+    runners = _runners(args.device, quiet=args.json)
     try:
         labels = {name: r.wait_ready().device_label for name, r in runners.items()}
         for deck in decks:
             for runner in runners.values():
                 problem = requires_problem(deck, runner.info.torch_version)
                 if problem:
-                    print(f"warning: {problem}", file=sys.stderr)
-        cards = [c for d in decks for c in d.cards]
-        paths = {d.id: d.path for d in decks}
-
-        def progress(report):
-            if args.json:
-                return
-            mark = "ok  " if report.ok else "FAIL"
-            outcomes = "  ".join(f"[{d}] {o.describe().splitlines()[0][:70]}" for d, o in report.outcomes.items())
-            print(f"{mark} {report.card.deck_id}/{report.card.id}  {outcomes or '(recall: not run)'}")
-            for flag in report.flags:
-                print(f"     {paths[report.card.deck_id]}:{report.card.line}: {flag}")
-
-        reports = check_cards(cards, runners, progress)
+                    notes[deck.id].append(problem)
+        return check_cards([c for d in decks for c in d.cards], runners, progress), labels
     finally:
         for r in runners.values():
             r.close()
-    failed = [r for r in reports if not r.ok]
-    if args.json:
-        print(json.dumps({"devices": labels, "cards": [r.to_json() for r in reports], "failed": len(failed)}, indent=2))
-    else:
-        ran = sum(1 for r in reports if r.outcomes)
-        print(f"\n{len(reports)} cards ({ran} run on {', '.join(labels.values())}): {len(reports) - len(failed)} ok, {len(failed)} flagged")
-    return 1 if failed else 0
 
 
-def _runners(device: str) -> dict[str, Runner]:
+@dataclass(frozen=True)
+class _RunError:
+    """A problem with no file or line (an unknown deck id, a worker that will not start)."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_json(self) -> dict:
+        return {"file": None, "line": None, "message": self.message}
+
+
+def _runners(device: str, quiet: bool = False) -> dict[str, Runner]:
     if device != "all":
         runner = Runner(device)
         return {runner.wait_ready().device: runner}
@@ -278,28 +342,36 @@ def _runners(device: str) -> dict[str, Runner]:
     info = accelerator.wait_ready()
     if info.device == "cpu":
         accelerator.close()
-        print("no accelerator found: checking on the CPU only", file=sys.stderr)
+        if not quiet:
+            print("no accelerator found: checking on the CPU only", file=sys.stderr)
     else:
         runners[info.device] = accelerator
     return runners
 
 
-def _resolve_targets(args: argparse.Namespace) -> list:
-    from .deck import bundled_deck_dir
+def _resolve_targets(args: argparse.Namespace) -> tuple[list, list]:
+    """The decks that load, and the problems that kept the others out (DeckProblem or _RunError)."""
+    from .deck import bundled_deck_dir, load_decks_and_problems
 
     if not args.targets:
-        return load_decks([bundled_deck_dir()])
+        decks, problems = load_decks_and_problems([bundled_deck_dir()])
+        return decks, list(problems)
     paths = [t for t in args.targets if Path(t).exists()]
     ids = [t for t in args.targets if not Path(t).exists()]
-    decks = load_decks(paths) if paths else []
+    decks, problems = load_decks_and_problems(paths) if paths else ([], [])
+    errors: list = list(problems)
     if ids:
-        with _open(args, read_only_ok=True) as store:
-            known = set(store.deck_titles())
-            missing = [i for i in ids if i not in known]
-            if missing:
-                raise StoreError(f"no deck file or deck id {', '.join(map(repr, missing))}; give a path or one of: {', '.join(sorted(known))}")
-            decks += store.decks(ids)
-    return decks
+        try:
+            with _open(args, read_only_ok=True) as store:
+                known = set(store.deck_titles())
+                missing = [i for i in ids if i not in known]
+                if missing:
+                    errors.append(_RunError(f"no deck file or deck id {', '.join(map(repr, missing))}; "
+                                            f"give a path or one of: {', '.join(sorted(known)) or '(no decks imported yet)'}"))
+                decks += store.decks([i for i in ids if i in known])
+        except StoreError as exc:
+            errors.append(_RunError(str(exc)))
+    return decks, errors
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -12,21 +12,24 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from typing import TYPE_CHECKING
+from .answers import Unparsed
+from .kinds import Kind, parse_answer
+from .kinds import spec as kind_spec
 
 if TYPE_CHECKING:
     import yaml
 
-KINDS = ("shape", "raises", "value", "dtype", "bool", "choice", "recall")
-EXECUTABLE_KINDS = tuple(k for k in KINDS if k != "recall")
+KINDS = tuple(Kind)  # what each kind means lives in kinds.py
 MAX_FILE_BYTES = 1 << 20
 MAX_STRING = 10_000
 MAX_DEPTH = 32  # nesting of lists and mappings; libyaml's composer recurses in C and segfaults on ~30,000
 MAX_TIMEOUT = 60.0
 DEFAULT_TIMEOUT = 5.0
+NESTING_MESSAGE = f"lists and mappings are nested more than {MAX_DEPTH} deep; a deck needs about 4, so flatten the data here"
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TAG = re.compile(r"^[^\W_](?:[\w.-]*[^\W_])?$")  # letters, digits, '_', '-', '.'; starts and ends with a letter or digit
 
 DECK_FIELDS = {"id", "title", "description", "requires", "cards"}
 CARD_FIELDS = {
@@ -36,6 +39,11 @@ CARD_FIELDS = {
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "seq", "map")
 }
+
+
+def normalise_tag(tag: str) -> str:
+    """One spelling per topic: `zero_grad`, `Zero-Grad` and `zero-grad` are the same tag in stats."""
+    return tag.strip().lower().replace("_", "-")
 
 
 def _load_yaml() -> None:
@@ -76,7 +84,7 @@ class Card:
 
     @property
     def executable(self) -> bool:
-        return self.kind != "recall"
+        return kind_spec(self.kind).runs
 
     @property
     def code_hash(self) -> str:
@@ -138,6 +146,10 @@ class DeckProblem:
     def __str__(self) -> str:
         return _visible(f"{self.path}:{self.line}: {self.message}")
 
+    def to_json(self) -> dict[str, Any]:
+        """The shape scripts get from `quizzer check --json`: {"file", "line", "message"}."""
+        return {"file": self.path, "line": self.line, "message": _visible(self.message)}
+
 
 def _visible(text: str) -> str:
     """Escape newlines, bidi overrides and zero-width characters: one problem stays one honest line."""
@@ -181,7 +193,15 @@ def load_deck(path: str | Path) -> Deck:
 
 
 def load_decks(paths: list[str | Path]) -> list[Deck]:
-    """Load many files (directories are searched for *.yaml / *.yml), collecting all problems."""
+    """Load many files (directories are searched for *.yaml / *.yml), raising DeckError with all problems."""
+    decks, problems = load_decks_and_problems(paths)
+    if problems:
+        raise DeckError(problems)
+    return decks
+
+
+def load_decks_and_problems(paths: list[str | Path]) -> tuple[list[Deck], list[DeckProblem]]:
+    """The decks that load, and every problem of those that do not: `quizzer check` reports both."""
     files: list[Path] = []
     for p in map(Path, paths):
         files.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else [p])
@@ -193,13 +213,14 @@ def load_decks(paths: list[str | Path]) -> list[Deck]:
         except DeckError as exc:
             problems.extend(exc.problems)
     seen: dict[str, str] = {}
+    unique: list[Deck] = []
     for d in decks:
         if d.id in seen:
             problems.append(DeckProblem(d.path, 1, f"deck id '{d.id}' is also used by {seen[d.id]}; give one of them another id"))
-        seen.setdefault(d.id, d.path)
-    if problems:
-        raise DeckError(problems)
-    return decks
+        else:
+            seen[d.id] = d.path
+            unique.append(d)
+    return unique, problems
 
 
 def parse_deck(raw: bytes, name: str = "<deck>") -> Deck:
@@ -224,9 +245,7 @@ def _compose(text: str, name: str) -> yaml.Node | None:
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise DeckError([DeckProblem(
-                        name, event.start_mark.line + 1,
-                        f"lists and mappings are nested more than {MAX_DEPTH} deep; a deck needs about 4")])
+                    raise DeckError([DeckProblem(name, event.start_mark.line + 1, NESTING_MESSAGE)])
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
         return yaml.compose(text, Loader=_Loader)
@@ -238,6 +257,8 @@ def _compose(text: str, name: str) -> yaml.Node | None:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = exc.problem or exc.context or "malformed YAML"
+        if "nesting depth" in what:  # PyYAML >= 6.0.4: libyaml refuses deep nesting before quizzer's own check sees it
+            raise DeckError([DeckProblem(name, line, NESTING_MESSAGE)])
         raise DeckError([DeckProblem(name, line, f"malformed YAML: {what}; check indentation and quoting")])
     except yaml.YAMLError as exc:
         raise DeckError([DeckProblem(name, 1, f"malformed YAML ({exc}); check the file is YAML")])
@@ -341,6 +362,22 @@ class _Validator:
                 out.append(str(item.value))
         return tuple(out)
 
+    def tags(self, fields: dict[str, yaml.Node], where: str) -> tuple[str, ...]:
+        """Tags as topics: any word of letters, digits, '_', '-', '.', normalised so spellings meet."""
+        node = fields.get("tags")
+        if not isinstance(node, yaml.SequenceNode):
+            return self.text_list(fields, "tags", where)  # absent (no tags) or reported as not a list
+        out: list[str] = []
+        for item in node.value:
+            if not isinstance(item, yaml.ScalarNode) or item.tag == "tag:yaml.org,2002:null":
+                self.problem(item, f"{where}: every item of 'tags' must be text, found {_type_name(item)}")
+            elif not TAG.match(str(item.value)):
+                self.problem(item, f"{where}: tag {str(item.value)!r} must be one word of letters, digits, '_', '-' "
+                                   "or '.', such as 'in-place' (give each topic its own tag)")
+            elif normalise_tag(str(item.value)) not in out:
+                out.append(normalise_tag(str(item.value)))
+        return tuple(out)
+
     def require(self, fields: dict[str, yaml.Node], keys: tuple[str, ...], where: str, line: int) -> None:
         for key in keys:
             if key not in fields:
@@ -349,16 +386,16 @@ class _Validator:
     # -- deck and card ------------------------------------------------------------------------
     def deck(self, root: yaml.Node | None, source_hash: str) -> Deck:
         if root is None:
-            raise DeckError([DeckProblem(self.name, 1, "the file is empty; a deck needs id, title, description and cards")])
+            raise DeckError([DeckProblem(self.name, 1, "the file is empty; a deck needs id, title and cards")])
         if not self.check_tags(root):
             raise DeckError(self.problems)
         fields = self.mapping(root, "deck", DECK_FIELDS)
         if fields is None:
             raise DeckError(self.problems)
-        self.require(fields, ("id", "title", "description", "cards"), "deck", _line(root))
+        self.require(fields, ("id", "title", "cards"), "deck", _line(root))
         deck_id = self.text(fields, "id", "deck", required=True, slug=True) or ""
         title = self.text(fields, "title", "deck", required=True) or ""
-        description = self.text(fields, "description", "deck", required=True) or ""
+        description = self.text(fields, "description", "deck", required=False) or ""
         requires = self.text(fields, "requires", "deck", required=False)
         if requires is not None and torch_range(requires) is None:
             self.problem(fields["requires"], f"deck: requires {requires!r} is not a torch version range; write e.g. 'torch>=2.2' or 'torch>=2.2,<3'")
@@ -404,10 +441,7 @@ class _Validator:
         ask = self.text(fields, "ask", where, required=False)
         answer = self.text(fields, "answer", where, required=False)
         choices = self.text_list(fields, "choices", where)
-        tags = self.text_list(fields, "tags", where)
-        for tag, tag_node in zip(tags, getattr(fields.get("tags"), "value", [])):
-            if not SLUG.match(tag):
-                self.problem(tag_node, f"{where}: tag {tag!r} must be a slug such as 'in-place'")
+        tags = self.tags(fields, where)
         expect = self.expect(fields.get("expect"), where)
         device = self.text(fields, "device", where, required=False)
         if device is not None and device != "cpu":
@@ -417,14 +451,17 @@ class _Validator:
         source = self.text(fields, "source", where, required=False) or ""
 
         line = _line(node)
-        if kind == "recall":
+        spec = kind_spec(kind) if kind is not None else None
+        if spec is not None and not spec.runs:
             if not answer:
                 self.problem(line, f"{where}: a recall card needs an 'answer' (the back of the card)")
-        elif kind is not None:
-            if not code.strip():
-                self.problem(line, f"{where}: a {kind} card needs 'code' to run")
-            if kind != "raises" and not (ask and ask.strip()):
-                self.problem(line, f"{where}: a {kind} card needs 'ask', the expression whose outcome is the truth")
+        elif spec is not None:
+            has_ask = bool(ask and ask.strip())
+            if not spec.needs_ask and not code.strip() and not has_ask:
+                self.problem(line, f"{where}: a {kind} card needs 'code' (statements) or 'ask' (an expression) to run")
+            elif spec.needs_ask and not has_ask:
+                self.problem(line, f"{where}: a {kind} card needs 'ask', the expression whose outcome is the truth"
+                             + (" (put the setup in 'code' and the expression in 'ask')" if code.strip() else ""))
             if answer is not None:
                 self.problem(fields["answer"], f"{where}: 'answer' is only for recall cards; the run decides the truth (use 'expect' for your own answer)")
         if kind == "choice":
@@ -442,6 +479,7 @@ class _Validator:
                     block = 1 if fields[key].style in ("|", ">") else 0
                     self.problem(_line(fields[key]) + block + (exc.lineno or 1) - 1,
                                  f"{where}: '{key}' is not valid Python ({exc.msg}); fix the snippet")
+        self.check_expect(fields.get("expect"), expect, kind, choices, where)
         if len(self.problems) > before or kind is None or card_id is None or question is None:
             return None
         return Card(deck_id, card_id, kind, question, code, ask, choices, answer, explain, tags, source, expect, device,
@@ -464,6 +502,17 @@ class _Validator:
             return out
         self.problem(node, f"{where}: 'expect' must be text or a mapping such as {{cpu: RuntimeError, cuda: NotImplementedError}}")
         return None
+
+    def check_expect(self, node: yaml.Node | None, expect: str | dict[str, str] | None, kind: str | None,
+                     choices: tuple[str, ...], where: str) -> None:
+        """An `expect` must be something a learner could type for this kind (so it can be checked)."""
+        if node is None or expect is None or kind is None or not kind_spec(kind).runs:
+            return
+        for value in (expect.values() if isinstance(expect, dict) else (expect,)):
+            try:
+                parse_answer(kind, value, choices)
+            except Unparsed as exc:
+                self.problem(node, f"{where}: expect '{value}' cannot be read as a {kind} answer ({exc})")
 
     def timeout(self, node: yaml.Node | None, where: str) -> float:
         if node is None:

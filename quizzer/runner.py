@@ -19,9 +19,10 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout  # not the builtin one before 3.11
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .deck import Card
+if TYPE_CHECKING:
+    from .deck import Card
 
 START_TIMEOUT = 120.0  # a first torch import on a cold disk can be slow
 SLACK = 15.0  # how long past a card's own timeout before we assume the worker itself is stuck

@@ -46,7 +46,7 @@ def test_content_hash_tracks_wording_and_code_hash_tracks_code(write_deck):
 
 BAD_DECKS = {
     "malformed yaml": ("id: x\ntitle: [unclosed\n", 3, "malformed YAML"),
-    "missing field": ("id: x\ntitle: T\ncards:\n  - {id: a, kind: recall, question: q, answer: a}\n", 1, "missing field 'description'"),
+    "missing field": ("id: x\ndescription: D\ncards:\n  - {id: a, kind: recall, question: q, answer: a}\n", 1, "missing field 'title'"),
     "unknown deck field": ("id: x\ntitle: T\ndescription: D\nauthor: me\ncards:\n  - {id: a, kind: recall, question: q, answer: a}\n", 4, "unknown field 'author'"),
     "unknown card field with hint": ("id: x\ntitle: T\ndescription: D\ncards:\n  - id: a\n    kind: recall\n    qustion: q\n    answer: a\n", 7, "did you mean 'question'"),
     "unknown kind": ("id: x\ntitle: T\ndescription: D\ncards:\n  - id: a\n    kind: shap\n    question: q\n    code: x = 1\n    ask: x\n", 6, "kind 'shap' is unknown"),
@@ -126,3 +126,92 @@ def test_requires_is_compared_with_the_workers_torch(write_deck):
     assert requires_problem(deck, "2.1.2") == (
         "deck 'small' was written for torch>=2.2,<3; this worker has torch 2.1.2, so outcomes may differ")
     assert requires_problem(load_deck(write_deck(SMALL_DECK)), "1.0") is None
+
+
+# -- a welcoming format ---------------------------------------------------------------------------
+def _minimal_deck_from_the_doc() -> str:
+    """The YAML block right after the doc's 'minimal-deck' marker, exactly as an author would copy it."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "deck-format.md").read_text()
+    after = doc.split("<!-- minimal-deck", 1)[1]
+    return after.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_minimal_deck_in_the_doc_loads(write_deck):
+    text = _minimal_deck_from_the_doc()
+    deck = load_deck(write_deck(text))
+    [card] = deck.cards
+    card_lines = text.split("cards:\n", 1)[1].strip().splitlines()
+    assert len(card_lines) == 4 and card.code == "" and card.ask and card.kind == "shape"
+    assert deck.description == ""
+
+
+def test_code_may_be_empty_or_absent_when_ask_runs(write_deck):
+    deck = load_deck(write_deck("""\
+        id: d
+        title: T
+        cards:
+          - {id: empty-code, kind: dtype, question: q, code: "", ask: torch.ones(2).dtype}
+          - {id: no-code, kind: bool, question: q, ask: torch.ones(2).is_contiguous()}
+          - {id: ask-raises, kind: raises, question: q, ask: torch.ones(2).view(3)}
+          - {id: code-raises, kind: raises, question: q, code: torch.ones(2).view(3)}
+        """))
+    assert [c.code for c in deck.cards] == ["", "", "", "torch.ones(2).view(3)"]
+    assert deck.cards[2].ask == "torch.ones(2).view(3)"
+
+
+def test_a_raises_card_still_needs_something_to_run(write_deck):
+    path = write_deck("id: d\ntitle: T\ncards:\n  - {id: a, kind: raises, question: q, code: ''}\n")
+    with pytest.raises(DeckError) as info:
+        load_deck(path)
+    assert str(info.value) == f"{path}:4: card 'a': a raises card needs 'code' (statements) or 'ask' (an expression) to run"
+
+
+def test_a_kind_without_ask_says_where_the_expression_goes(write_deck):
+    path = write_deck("id: d\ntitle: T\ncards:\n  - {id: a, kind: shape, question: q, code: x = torch.ones(2)}\n")
+    with pytest.raises(DeckError, match=r"needs 'ask'.*put the setup in 'code' and the expression in 'ask'"):
+        load_deck(path)
+
+
+def test_tags_are_words_normalised_to_one_topic(write_deck):
+    deck = load_deck(write_deck("""\
+        id: d
+        title: T
+        cards:
+          - id: a
+            kind: recall
+            question: q
+            answer: a
+            tags: [zero_grad, Zero-Grad, torch.compile, BatchNorm2d, 2024, Größe]
+        """))
+    assert deck.cards[0].tags == ("zero-grad", "torch.compile", "batchnorm2d", "2024", "größe")
+
+
+@pytest.mark.parametrize("tag", ["two words", "-leading", "trailing.", "a/b", "''"])
+def test_tags_that_are_not_one_word_are_refused(write_deck, tag):
+    path = write_deck(f"id: d\ntitle: T\ncards:\n  - id: a\n    kind: recall\n    question: q\n    answer: a\n    tags: [ok, {tag}]\n")
+    with pytest.raises(DeckError) as info:
+        load_deck(path)
+    [message] = str(info.value).splitlines()
+    assert message.startswith(f"{path}:8: card 'a': tag ") and "must be one word of letters, digits" in message
+
+
+def test_normalise_tag():
+    from quizzer.deck import normalise_tag
+
+    assert normalise_tag("Zero_Grad") == normalise_tag("zero-grad") == "zero-grad"
+    assert normalise_tag("torch.compile") == "torch.compile"
+
+
+def test_good_decks_load_beside_bad_ones(write_deck):
+    from quizzer.deck import load_decks_and_problems
+
+    good = write_deck(SMALL_DECK, "good.yaml")
+    bad = write_deck("id: bad\ntitle: T\ncards:\n  - {id: a, kind: shap, question: q, ask: x}\n", "bad.yaml")
+    twin = write_deck(SMALL_DECK, "twin.yaml")
+    decks, problems = load_decks_and_problems([good.parent])
+    assert [d.path for d in decks] == [str(good)]
+    assert [(p.path, p.line) for p in problems] == [(str(bad), 4), (str(twin), 1)]
+    assert problems[0].to_json() == {"file": str(bad), "line": 4, "message": problems[0].message}
+    assert "kind 'shap' is unknown" in problems[0].message
