@@ -225,14 +225,12 @@ def test_learner_text_must_not_talk_about_the_notes():
     assert learner_text_problems(replace(clean, explain="The study note wrote it so.")) != ()
 
 
-@pytest.mark.xfail(strict=False, reason="the bundled decks are being rewritten; this passes once they are")
 def test_bundled_decks_speak_to_the_learner():
     decks = load_decks([bundled_deck_dir()])
     bad = {f"{c.deck_id}/{c.id}": learner_text_problems(c) for d in decks for c in d.cards if learner_text_problems(c)}
     assert bad == {}
 
 
-@pytest.mark.xfail(strict=False, reason="the bundled decks are being rewritten; this passes once they are")
 def test_bundled_raises_questions_are_not_yes_no():
     decks = load_decks([bundled_deck_dir()])
     bad = [f"{c.deck_id}/{c.id}: {c.question}" for d in decks for c in d.cards if raises_wording_warning(c)]

@@ -14,8 +14,8 @@ from quizzer.deck import bundled_deck_dir, load_decks
 
 DECKS = load_decks([bundled_deck_dir()])
 CARDS = [c for d in DECKS for c in d.cards]
-NOTES = {"000_c36d55c556e7abde.txt", "001_e4c80e29ab2cf001.txt", "002_c5d5ce7bd9dc5a25.txt",
-         "003_a694254399029284.txt", "004_a641f4cafd2fa1a2.txt"}
+NOTE_TITLES = {"PyTorch catalogue notes", "PyTorch and Python Q&A notes", "PyTorch study notes (60-minute blitz)",
+               "PyTorch basics (Dive into Deep Learning)", "PyTorch experience"}
 
 # topic -> a pattern that some card's code, ask or tags must contain
 TOPICS = {
@@ -56,7 +56,8 @@ def test_at_most_a_quarter_recall():
 @pytest.mark.parametrize("card", [c for c in CARDS if c.executable], ids=lambda c: f"{c.deck_id}/{c.id}")
 def test_executable_card_has_expect_source_and_explain(card):
     assert card.expect is not None
-    assert card.source.split()[0] in NOTES, card.source
+    title, sep, section = card.source.partition(" § ")
+    assert title in NOTE_TITLES and sep and section, card.source  # a human reference, never a file name
     assert len(card.explain) >= 60, "explain should teach the rule, not restate the answer"
 
 
@@ -79,3 +80,38 @@ def test_no_truth_depends_on_uninitialised_memory_or_unseeded_randomness():
 def test_topic_is_covered(topic):
     pattern = re.compile(TOPICS[topic])
     assert any(pattern.search("\n".join([c.code, c.ask or "", " ".join(c.tags), c.question])) for c in CARDS), topic
+
+
+# One spelling per concept: "weakest topics" must not be split across shape/shapes or zero_grad/zero-grad.
+VOCABULARY = {
+    'accumulation', 'add', 'alias', 'argmax', 'args-kwargs', 'autograd', 'backward', 'backward-compat', 'batchnorm',
+    'bce', 'bmm', 'bool', 'broadcasting', 'call', 'cat', 'chain-rule', 'clamp', 'closure', 'comparison',
+    'contiguous', 'conv', 'conversion', 'copy', 'creation', 'cross-entropy', 'cuda', 'data', 'dataset', 'default',
+    'deprecation', 'detach', 'device', 'dim', 'division', 'dropout', 'dtype', 'elementwise', 'ellipsis', 'empty',
+    'empty-tensor', 'error', 'expand', 'focal-loss', 'forward', 'freezing', 'grad', 'grad-fn', 'hook',
+    'ignore-index', 'in-place', 'indexing', 'inference-mode', 'item', 'iterator', 'jacobian', 'keepdim', 'lambda',
+    'leaf', 'linear', 'log-softmax', 'logit', 'loss', 'magic-method', 'map', 'matmul', 'max', 'memory-sharing',
+    'module', 'modulelist', 'mse', 'narrow', 'nll-loss', 'nn', 'no-grad', 'nonzero', 'numel', 'numerics', 'numpy',
+    'optimizer', 'out', 'parameter', 'permute', 'pin-memory', 'probability', 'random', 'reduction', 'repeat',
+    'requires-grad', 'reshape', 'retain-graph', 'scalar', 'sequential', 'serialization', 'set-grad-enabled', 'sgd',
+    'shape', 'silent-bug', 'soft-label', 'softmax', 'squeeze', 'stack', 'state-dict', 'stride', 'sum', 'tensor',
+    'tensor-vs-tensor', 'to', 'train-eval', 'transpose', 'type-hint', 'type-promotion', 'unsqueeze', 'view',
+    'warning', 'zero-grad',
+}
+
+
+def test_tags_come_from_one_vocabulary():
+    used = {t for c in CARDS for t in c.tags}
+    assert used <= VOCABULARY, f"new or misspelled tags: {sorted(used - VOCABULARY)}; add them here on purpose"
+    for tag in VOCABULARY:
+        assert tag == tag.lower() and "_" not in tag, tag
+        assert not (tag.endswith("s") and tag[:-1] in VOCABULARY), f"{tag} and {tag[:-1]} are one topic"
+
+
+def test_the_answers_cannot_be_guessed():
+    """Always answering "it raises" or "True" or "b" must not pay: the bundled decks are balanced."""
+    raises = [c for c in CARDS if c.kind == "raises"]
+    raising = [c for c in raises if c.expect_for("cpu") not in ("runs", "ok", "no error")]
+    assert len(raising) <= 0.6 * len(raises), f"{len(raising)} of {len(raises)} raises cards raise"
+    bools = [c.expect_for("cpu") for c in CARDS if c.kind == "bool" and c.expect_for("cpu") in ("True", "False")]
+    assert 0.4 <= bools.count("True") / len(bools) <= 0.6
