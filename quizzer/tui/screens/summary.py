@@ -58,14 +58,14 @@ class NothingDueScreen(Screen[str]):
     def __init__(self, next_due: date | None, today: date, new_available: int, batch: int = 10) -> None:
         super().__init__()
         self.next_due, self.today, self.new_available = next_due, today, new_available
-        self.batch = min(batch, new_available)
-        if self.batch > 0:
-            self._bindings.bind("n", "dismiss('new')", f"Learn {self.batch} new card{'s' * (self.batch != 1)}")
+        self.new_batch = min(batch, new_available)
+        if self.new_batch > 0:
+            self._bindings.bind("n", "dismiss('new')", f"Learn {self.new_batch} new card{'s' * (self.new_batch != 1)}")
 
     def compose(self) -> ComposeResult:
         offer: list = []
-        if self.batch > 0:
-            offer = ["Press ", ("n", "bold"), f" to learn {self.batch} new card{'s' * (self.batch != 1)} beyond today's limit, "]
+        if self.new_batch > 0:
+            offer = ["Press ", ("n", "bold"), f" to learn {self.new_batch} new card{'s' * (self.new_batch != 1)} beyond today's limit, "]
         else:
             offer = ["Press "]
         text = Text.assemble(
