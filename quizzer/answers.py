@@ -179,7 +179,9 @@ def _literal(node: ast.AST, source: str) -> Any:
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(e, source) for e in node.elts]
     if isinstance(node, ast.Dict):
-        return {_key(_literal(k, source)): _literal(v, source) for k, v in zip(node.keys, node.values)}
+        if any(k is None for k in node.keys):
+            raise ValueError("unsupported ** in a dict")
+        return {_key(_literal(k, source)): _literal(v, source) for k, v in zip(node.keys, node.values) if k is not None}
     raise ValueError("unsupported expression")
 
 

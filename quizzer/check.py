@@ -50,8 +50,9 @@ class CardReport:
 def askable_problem(card: Card, outcome: Outcome) -> str | None:
     """Why this outcome cannot be asked about by this card's kind (a broken card), or None."""
     if outcome.raised:
-        if outcome.error["type"] in BROKEN_ERRORS:
-            return f"broken: the snippet fails with {outcome.error['type']}: {outcome.error['message']}"
+        error = outcome.error or {}
+        if error.get("type") in BROKEN_ERRORS:
+            return f"broken: the snippet fails with {error.get('type')}: {error.get('message')}"
         return None
     if not outcome.ran:
         return None
@@ -107,7 +108,7 @@ def check_card(card: Card, runners: dict[str, Runner]) -> CardReport:
 def _portable(outcome: Outcome) -> str:
     """An outcome with what legitimately varies between devices (repr, message text) left out."""
     if outcome.raised:
-        return "raised " + outcome.error["type"]
+        return "raised " + str((outcome.error or {}).get("type"))
     v = outcome.value or {}
     return repr({k: v.get(k) for k in ("type", "shape", "dtype", "data")})
 

@@ -225,12 +225,13 @@ def cmd_add_deck(args: argparse.Namespace) -> int:
                 print(f"nothing imported: fix the {len(bad)} card(s) above, or pass --no-check", file=sys.stderr)
                 return 1
         reports = store.import_decks(decks)
-    for r in reports:
-        print(f"{r.deck_id}: {len(r.added)} added, {len(r.updated)} updated, {len(r.unchanged)} unchanged, {len(r.removed)} removed")
-        if r.code_changed:
-            print(f"  code changed (history kept, worth a fresh look): {', '.join(r.code_changed)}")
-        if r.removed:
-            print(f"  removed (history kept): {', '.join(r.removed)}")
+    for done in reports:
+        print(f"{done.deck_id}: {len(done.added)} added, {len(done.updated)} updated, {len(done.unchanged)} unchanged, "
+              f"{len(done.removed)} removed")
+        if done.code_changed:
+            print(f"  code changed (history kept, worth a fresh look): {', '.join(done.code_changed)}")
+        if done.removed:
+            print(f"  removed (history kept): {', '.join(done.removed)}")
     return 0
 
 

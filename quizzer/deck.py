@@ -46,6 +46,10 @@ def normalise_tag(tag: str) -> str:
     return tag.strip().lower().replace("_", "-")
 
 
+_Loader: Any  # set by _load_yaml: libyaml's loader where PyYAML was built with it
+_SCALARS: Any  # set by _load_yaml: reads a scalar node as YAML's safe types
+
+
 def _load_yaml() -> None:
     """Import PyYAML on first parse: `quizzer study` usually parses nothing and starts faster."""
     global yaml, _Loader, _SCALARS
@@ -240,12 +244,13 @@ def _compose(text: str, name: str) -> yaml.Node | None:
         for event in yaml.parse(text, Loader=_Loader):  # the parser streams; only compose() recurses
             if isinstance(event, yaml.AliasEvent):
                 raise DeckError([DeckProblem(
-                    name, event.start_mark.line + 1,
+                    name, event.start_mark.line + 1 if event.start_mark else 1,
                     f"YAML alias '*{event.anchor}' is not allowed in decks; write the value out in full")])
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise DeckError([DeckProblem(name, event.start_mark.line + 1, NESTING_MESSAGE)])
+                    raise DeckError([DeckProblem(name, event.start_mark.line + 1 if event.start_mark else 1,
+                                                 NESTING_MESSAGE)])
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
         return yaml.compose(text, Loader=_Loader)
@@ -476,7 +481,7 @@ class _Validator:
                 try:
                     compile(src, f"{where}:{key}", mode)
                 except SyntaxError as exc:
-                    block = 1 if fields[key].style in ("|", ">") else 0
+                    block = 1 if getattr(fields[key], "style", None) in ("|", ">") else 0
                     self.problem(_line(fields[key]) + block + (exc.lineno or 1) - 1,
                                  f"{where}: '{key}' is not valid Python ({exc.msg}); fix the snippet")
         self.check_expect(fields.get("expect"), expect, kind, choices, where)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from textual.reactive import reactive
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from ..app import QuizzerApp
 
 
 class DeviceBadge(Static):
@@ -11,7 +16,7 @@ class DeviceBadge(Static):
     state: reactive[str] = reactive("warming")  # warming | ready | failed
 
     def on_mount(self) -> None:
-        self.label, self.state = self.app.badge
+        self.label, self.state = cast("QuizzerApp", self.app).badge
 
     def render(self) -> str:
         return f" {self.label} "
