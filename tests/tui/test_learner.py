@@ -156,7 +156,7 @@ def typed_for(card) -> list[str]:
     """The keys a learner who believes the card's `expect` (on the CPU) presses."""
     expect = card.expect_for("cpu")
     if card.kind == "bool":
-        return ["y" if expect == "True" else "n" if expect == "False" else "e"]
+        return {"true": ["y"], "false": ["n"]}.get(expect.lower(), ["e"])
     return [*expect, "enter"]
 
 
