@@ -95,8 +95,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX reviews_deck_day ON reviews (deck_id, day, scheduled, verdict, card_id);
     """,
     # 4: rollups of the review log for the stats read side, so the dashboard reads a few thousand
-    #    rows instead of a million. Triggers keep them in the very transaction that writes or
-    #    deletes a review (record_review, undo, a cascade), whoever writes it, so they cannot drift:
+    #    rows instead of a million. Triggers keep them in the very transaction that inserts, updates
+    #    or deletes a review (record_review, undo, a cascade), whoever writes it, so they cannot drift:
     #    tests/test_rollup.py recounts them from the log. Rows exist only while their count is > 0.
     #    review_days: every logged answer per study day (heatmap, streak, time spent);
     #    review_deck_days: per deck and day, scheduled answers and right ones (retention by deck);
@@ -162,6 +162,32 @@ MIGRATIONS: list[str] = [
                 SELECT t.value FROM cards c, json_each(c.data, '$.tags') t
                 WHERE c.deck_id = OLD.deck_id AND c.card_id = OLD.card_id);
         DELETE FROM review_tag_days WHERE day = OLD.day AND scheduled <= 0;
+    END;
+    CREATE TRIGGER reviews_rollup_update AFTER UPDATE OF deck_id, card_id, day, verdict, scheduled, seconds ON reviews
+    BEGIN
+        UPDATE review_days SET reviews = reviews - 1, seconds = seconds - coalesce(OLD.seconds, 0) WHERE day = OLD.day;
+        DELETE FROM review_days WHERE day = OLD.day AND reviews <= 0;
+        UPDATE review_deck_days SET reviews = reviews - 1, scheduled = scheduled - (OLD.scheduled = 1),
+            scheduled_right = scheduled_right - (OLD.scheduled = 1 AND OLD.verdict = 'right')
+            WHERE deck_id = OLD.deck_id AND day = OLD.day;
+        DELETE FROM review_deck_days WHERE deck_id = OLD.deck_id AND day = OLD.day AND reviews <= 0;
+        UPDATE review_tag_days SET scheduled = scheduled - 1, scheduled_right = scheduled_right - (OLD.verdict = 'right')
+            WHERE OLD.scheduled = 1 AND day = OLD.day AND tag IN (
+                SELECT t.value FROM cards c, json_each(c.data, '$.tags') t
+                WHERE c.deck_id = OLD.deck_id AND c.card_id = OLD.card_id);
+        DELETE FROM review_tag_days WHERE day = OLD.day AND scheduled <= 0;
+        INSERT INTO review_days VALUES (NEW.day, 1, coalesce(NEW.seconds, 0))
+            ON CONFLICT (day) DO UPDATE SET reviews = reviews + 1, seconds = seconds + excluded.seconds;
+        INSERT INTO review_deck_days
+            VALUES (NEW.deck_id, NEW.day, 1, NEW.scheduled = 1, NEW.scheduled = 1 AND NEW.verdict = 'right')
+            ON CONFLICT (deck_id, day) DO UPDATE SET reviews = reviews + 1, scheduled = scheduled + excluded.scheduled,
+                scheduled_right = scheduled_right + excluded.scheduled_right;
+        INSERT INTO review_tag_days
+            SELECT DISTINCT NEW.day, t.value, 1, NEW.verdict = 'right'
+            FROM cards c, json_each(c.data, '$.tags') t
+            WHERE NEW.scheduled = 1 AND c.deck_id = NEW.deck_id AND c.card_id = NEW.card_id
+            ON CONFLICT (day, tag) DO UPDATE SET scheduled = scheduled + 1,
+                scheduled_right = scheduled_right + excluded.scheduled_right;
     END;
     CREATE TRIGGER cards_rollup_retag AFTER UPDATE OF data ON cards
     WHEN json_extract(OLD.data, '$.tags') IS NOT json_extract(NEW.data, '$.tags') BEGIN

@@ -159,6 +159,20 @@ def test_rollups_follow_a_card_deleted_with_its_history(store):
     assert_rollups_match(store)
 
 
+def test_rollups_follow_reviews_rewritten_in_place(store):
+    """Any write path is covered, not only record_review and undo: here rows are edited directly."""
+    rng = random.Random(9)
+    import_random_decks(store, rng)
+    random_history(store, rng, 120, START)
+    ids = [r["id"] for r in store.reviews()]
+    with store.transaction() as db:
+        for review_id in rng.sample(ids, min(15, len(ids))):
+            db.execute("UPDATE reviews SET verdict = CASE verdict WHEN 'right' THEN 'wrong' ELSE 'right' END, "
+                       "scheduled = 1 - scheduled, day = date(day, ?), seconds = ? WHERE id = ?",
+                       (f"{rng.choice((-1, 0, 1))} days", rng.choice((None, 4.5)), review_id))
+    assert_rollups_match(store)
+
+
 def store_at_version(path: Path, version: int) -> Store:
     """A database as an older quizzer left it: schema `version`, no later migration applied."""
     old = Store.__new__(Store)
