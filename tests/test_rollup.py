@@ -188,7 +188,7 @@ def test_migration_builds_rollups_equal_to_a_recount(tmp_path, seed, monkeypatch
     monkeypatch.delenv("QUIZZER_DAY_STARTS_AT", raising=False)
     rng = random.Random(seed)
     path = tmp_path / "old.db"
-    with store_at_version(path, SCHEMA_VERSION - 1) as old:
+    with store_at_version(path, 3) as old:  # the schema before the rollups (migration 4)
         import_random_decks(old, rng)
         now = random_history(old, rng, 150, START)
         assert not old.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'review_days'").fetchone()
