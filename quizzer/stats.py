@@ -2,6 +2,8 @@
 
 No UI imports here. `dashboard(store, today)` runs a handful of read-only queries (Store's
 "stats dashboard" section) and shapes the answers; `Dashboard.to_json()` gives JSON-able data.
+Those queries read rollup tables that the store keeps in step with every review, undo and
+re-import (schema 4), so the cost is a few thousand rows whatever the size of the review log.
 
 Choices, stated once:
 
@@ -140,7 +142,7 @@ def _dashboard(store: Store, today: date) -> Dashboard:
 
 def streak(store: Store, today: date, heatmap: list[tuple[date, int]]) -> int:
     """Store.streak(today), read off the heatmap (which ends today) when the streak breaks inside
-    it, as it nearly always does: that saves Store.streak's pass over the whole review log. Same
+    it, as it nearly always does: that saves Store.streak's one lookup per day of the streak. Same
     rule: consecutive days with a review, ending today, or yesterday while today has none yet."""
     counts = [n for _, n in heatmap]
     if not counts[-1]:
