@@ -108,10 +108,12 @@ class StudyScreen(Screen[None]):
             yield AnswerBox(id="answer-box")
             yield VerdictPanel(id="verdict-panel")
         yield GradeBar(id="grades")
-        yield Footer()
 
     def on_mount(self) -> None:
         self.show_card()
+        # The footer costs about a quarter of the launch (it recomposes as it measures itself):
+        # the card comes first, the key list right after.
+        self.call_after_refresh(self.mount, Footer())
 
     # -- state --------------------------------------------------------------------------------
     def set_phase(self, phase: Phase) -> None:
