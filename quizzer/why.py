@@ -199,7 +199,7 @@ def _shape(shape: list[int] | None) -> str:
 
 
 def _fn(call: Call) -> str:
-    params = ", ".join(call.get("params", [])[:4])
+    params = ", ".join([p for p in call.get("params", []) if not p.endswith("=None")][:4])
     return f"{call['fn']}({params})" if params else call["fn"]
 
 
@@ -323,7 +323,7 @@ def autograd(trace: dict[str, Any], call: Call | None, names: dict[str, str]) ->
     freed = any("second time" in (c.get("error") or {}).get("message", "") for c in trace.get("calls", []))
     if freed:
         headline = "the first backward() freed the graph's saved values; a second one through it raises"
-    elif len([r for r in grad_rows if not r[1]]) > 1:
+    elif len([r for r in grad_rows if "" not in r[1]]) > 1:
         headline = "each backward() adds into .grad: gradients accumulate until zeroed"
     elif grad_rows:
         headline = "backward() fills .grad of the leaves that require grad"
@@ -410,6 +410,9 @@ def dtype(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -> Wh
         headline = "a cast makes a new tensor of the asked dtype (the same one, when nothing changes)"
     elif "error" in call:
         headline = "this op does not take these dtypes (together, or at all); it does not promote them"
+    elif op_name(call) in ("div", "true_divide", "truediv", "divide") and "float" in str(result.get("dtype")) \
+            and not any("float" in str(t.get("dtype")) for t in call.get("args", [])):
+        headline = "true division (/) always gives a float, even between integers; // keeps integers"
     else:
         headline = "mixed operands are promoted to a common dtype: tensors outrank Python numbers of the same kind"
     sheet = Sheet(_fn(call), ("operand", "kind", "dtype"), tuple(rows))
