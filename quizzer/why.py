@@ -227,13 +227,12 @@ def broadcast(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -
         rows.append((label, *_right_aligned(t["shape"], width)))
     if result and "shape" in result:
         rows.append(("= " + _label(result, names, "result"), *_right_aligned(result["shape"], width)))
-    else:
-        rows.append(("= result", *(["✗"] * width)))
     marks, bad = _mismatch_marks([t["shape"] for t in operands], width, in_place(call))
     rows.append(("", *marks))
     sheet = Sheet(f"{_fn(call)}: shapes lined up from the right", columns, tuple(rows), tuple(range(1, width + 1)))
     if bad:
-        headline = f"dim {bad[0] - width} does not match: sizes must be equal, or one of them 1"
+        sizes = [str(t["shape"][bad[0] - width]) for t in operands if len(t["shape"]) >= width - bad[0]]
+        headline = f"dim {bad[0] - width} does not match ({' vs '.join(sizes)}): sizes must be equal, or one of them 1"
         if in_place(call) and "error" in call and not _mismatch_marks([t["shape"] for t in operands], width, False)[1]:
             headline = "in place, the result must keep the first operand's shape; broadcasting would grow it"
     else:

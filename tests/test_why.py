@@ -164,3 +164,38 @@ def test_the_panel_is_plain_json_and_no_trace_means_no_panel(runner):
 def test_big_runs_still_fit_80_columns(runner, code):
     text = text_of(why_of(runner, code))
     assert text.strip()
+
+
+def test_explain_prints_the_outcome_and_the_why_panel(tmp_path, capsys):
+    from quizzer.cli import main
+
+    code = main(["explain", "--db", str(tmp_path / "q.db"), "--device", "cpu", "views/view-on-transposed"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "it raised RuntimeError" in out and "why · views" in out
+    assert "dims 0 and 1 (sizes 3, 2; strides 1, 3) cannot be merged" in out
+
+
+def test_explain_json_has_outcome_panel_and_trace(tmp_path, capsys):
+    from quizzer.cli import main
+
+    code = main(["explain", "--db", str(tmp_path / "q.db"), "--device", "cpu", "--json", "broadcasting/trailing-dims"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["outcome"]["status"] == "value" and data["outcome"]["value"]["shape"] == [5, 3, 4, 1]
+    assert data["why"]["kind"] == "broadcasting"
+    assert any(c["fn"] == "Tensor.add" for c in data["trace"]["calls"])
+
+
+@pytest.mark.parametrize("target,message", [
+    ("views/nope", "no card 'nope' in deck 'views'; its cards: view-minus-one"),
+    ("nope/x", "no deck 'nope'; known decks: "),
+    ("views", "'views' is not DECK/CARD; give e.g. views/view-on-transposed"),
+])
+def test_explain_names_an_unknown_card_in_one_line(tmp_path, capsys, target, message):
+    from quizzer.cli import main
+
+    code = main(["explain", "--db", str(tmp_path / "q.db"), target])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err.startswith(message) and err.count("\n") == 1
