@@ -206,7 +206,7 @@ def _fn(call: Call) -> str:
 def _outcome_row(call: Call) -> str:
     error = call.get("error")
     if error:
-        return f"✗ {error['type']}: {error['message'][:200]}"
+        return f"✗ {call['fn']} raised {error['type']}"  # the message itself is in the outcome above
     return ""
 
 
@@ -280,7 +280,7 @@ def view(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -> Why
         headline = (f"{op_name(call)} returned a view: it shares storage with its input" if shares else
                     f"{op_name(call)} returned a copy in new storage")
     elif "error" in call:
-        headline = f"{op_name(call)} only re-reads the same memory with new shape and strides; it never moves data"
+        headline = f"{op_name(call)} re-reads the same memory with a new shape and strides; it never moves data"
         if _error_mentions(call, "stride"):
             for i, j in _unmergeable(source.get("shape", []), source.get("stride", [])):
                 s, st = source["shape"], source["stride"]
