@@ -120,8 +120,9 @@ class Tracer(TorchFunctionMode):
         return {"type": type(value).__name__, "repr": _short(value)}
 
     def _tensor(self, t: torch.Tensor) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self._label(t), "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
-                               "device": str(t.device), "requires_grad": bool(t.requires_grad),
+        device = t.device
+        out: dict[str, Any] = {"id": self._label(t), "shape": list(t.shape), "dtype": _DTYPES.get(t.dtype) or _dtype_name(t.dtype),
+                               "device": _DEVICES.get(device) or _device_name(device), "requires_grad": bool(t.requires_grad),
                                "is_leaf": bool(t.is_leaf)}
         if t.layout == torch.strided and not t.is_quantized and t.device.type != "meta":
             out["stride"] = list(t.stride())
@@ -198,6 +199,20 @@ class Tracer(TorchFunctionMode):
                 if isinstance(value, torch.Tensor):
                     trace["value"]["grad_fn_chain"] = _chain(value.grad_fn)
         return _cap(trace)
+
+
+_DEVICES: dict[Any, str] = {}  # str(device) costs microseconds; a card touches a handful of devices
+_DTYPES: dict[Any, str] = {}
+
+
+def _device_name(device: Any) -> str:
+    _DEVICES[device] = name = str(device)
+    return name
+
+
+def _dtype_name(dtype: Any) -> str:
+    _DTYPES[dtype] = name = str(dtype).replace("torch.", "")
+    return name
 
 
 def _func_name(func: Any) -> str:

@@ -228,7 +228,7 @@ def broadcast(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -
     if result and "shape" in result:
         rows.append(("= " + _label(result, names, "result"), *_right_aligned(result["shape"], width)))
     marks, bad = _mismatch_marks([t["shape"] for t in operands], width, in_place(call))
-    rows.append(("", *marks))
+    rows.append(("check", *marks))
     sheet = Sheet(f"{_fn(call)}: shapes lined up from the right", columns, tuple(rows), tuple(range(1, width + 1)))
     if bad:
         sizes = [str(t["shape"][bad[0] - width]) for t in operands if len(t["shape"]) >= width - bad[0]]
