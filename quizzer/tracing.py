@@ -233,14 +233,23 @@ def _func_name(func: Any) -> str:
     return "torch." + name
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, depth: int = 0) -> str:
+    """A short repr that never walks a big argument (`torch.tensor(list(range(10**6)))` stays cheap)."""
     try:
         if isinstance(value, torch.dtype):
             text = str(value).replace("torch.", "")
         elif isinstance(value, torch.Size):
             text = str(tuple(value))
-        else:
+        elif isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+            inner = "…" if depth > 2 else ", ".join(_short(v, depth + 1) for v in value[:4])
+            more = f", … {len(value)} items" if len(value) > 4 else ""
+            text = ("[{}{}]" if isinstance(value, list) else "({}{})").format(inner, more)
+        elif isinstance(value, (bool, int, float, complex, type(None), slice, torch.device, type(...))):
             text = repr(value)
+        elif isinstance(value, str):
+            text = repr(value[:MAX_PARAM_CHARS])
+        else:  # an object whose repr may be slow, huge or raise: its type says enough
+            text = f"<{type(value).__name__}>"
     except Exception:
         text = f"<{type(value).__name__}>"
     return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 1] + "…"

@@ -106,3 +106,29 @@ def test_tracing_never_changes_an_outcome(runner):
         elif with_trace.trace is None or "failed" in with_trace.trace:
             different.append(f"{card.deck_id}/{card.id}: no trace ({with_trace.trace})")
     assert different == []
+
+
+def test_big_or_hostile_arguments_stay_cheap_and_short(runner):
+    code = ("class Loud:\n    def __repr__(self):\n        raise RuntimeError('no repr')\n"
+            "big = torch.tensor(list(range(200_000)))\nx = torch.ones(3).add(1, alpha=2)\ny = torch.ones(2)[0:1]")
+    outcome, trace = traced(runner, code, "big.shape")
+    assert outcome.value["data"] == [200_000]
+    [factory] = calls_named(trace, "torch.tensor")
+    assert factory["params"] == ["[0, 1, 2, 3, … 200000 items]"]
+    assert calls_named(trace, "Tensor.add")[0]["params"] == ["1", "alpha=2"]
+    assert calls_named(trace, "Tensor.__getitem__")[0]["params"] == ["slice(0, 1, None)"]
+
+
+def test_a_snippet_with_its_own_torch_function_mode_and_subclass_is_unchanged(runner):
+    code = ("from torch.overrides import TorchFunctionMode\n"
+            "class Count(TorchFunctionMode):\n    n = 0\n"
+            "    def __torch_function__(self, func, types, args=(), kwargs=None):\n"
+            "        Count.n += 1\n        return func(*args, **(kwargs or {}))\n"
+            "class Tagged(torch.Tensor):\n    pass\n"
+            "with Count():\n    a = torch.ones(2) + 1\n"
+            "t = torch.ones(2).as_subclass(Tagged) * 2")
+    ask = "(Count.n, type(t).__name__, t.tolist())"
+    plain = runner.run(make_card(code, ask), fresh=True)
+    outcome, trace = traced(runner, code, ask)
+    assert plain.value["data"] == outcome.value["data"] == [2, "Tagged", [2.0, 2.0]]
+    assert calls_named(trace, "Tensor.mul")
