@@ -101,3 +101,9 @@ async def test_trying_never_grades_or_stores(db, runner):  # noqa: F811
 def test_code_is_highlighted_without_tree_sitter():
     marks = {(row, start, name) for row, start, _, name in python_highlights("x = 1.5  # note\nif True:\n    y = 'a'")}
     assert {(0, 4, "float"), (0, 9, "comment"), (1, 0, "keyword"), (1, 3, "boolean"), (2, 8, "string")} <= marks
+
+
+def test_try_it_screen_after_a_failing_run_snapshot(snap_compare, runner):
+    """How the screen looks at 80x40 with the why-panel of a failing view (a real CPU run)."""
+    screen = TryItScreen(bundled("views", "view-on-transposed"), runner, "cpu")
+    assert snap_compare(Host(screen), terminal_size=(80, 40), run_before=run_and_wait)
