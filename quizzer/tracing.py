@@ -56,7 +56,8 @@ class Tracer(TorchFunctionMode):
             try:
                 return func(*args, **kwargs)
             except BaseException as exc:  # `.item()` on two elements, say: the failing call is the story
-                self._safe(lambda: self._append({**self._describe_call(name, args, kwargs), "error": _error(exc)}))
+                self._safe(lambda failed=exc: self._append({**self._describe_call(name, args, kwargs),
+                                                            "error": _error(failed)}))
                 raise
         if len(self.calls) >= MAX_CALLS and name != "Tensor.backward":
             self.dropped += 1

@@ -72,7 +72,7 @@ BACKWARD = frozenset({"backward", "grad"})
 FACTORIES = frozenset({"tensor", "zeros", "ones", "empty", "full", "arange", "linspace", "eye", "rand", "randn",
                        "randint", "zeros_like", "ones_like", "rand_like", "randn_like", "randint_like", "new_ones",
                        "new_zeros", "new_full", "new_tensor", "as_tensor", "mean", "sum"})
-DTYPE_ERROR = re.compile(r"dtype|not implemented for '|can't be cast|result type", re.I)
+DTYPE_ERROR = re.compile(r"dtype|not implemented for '|can't be cast|result type", re.IGNORECASE)
 
 
 def op_name(call: Call) -> str:

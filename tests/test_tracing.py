@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from quizzer.deck import bundled_deck_dir, load_decks
 from quizzer.tracing import MAX_BYTES, MAX_CALLS
 
