@@ -12,6 +12,7 @@ re-raised as is), recording failures are swallowed, and tensors are only held by
 from __future__ import annotations
 
 import json
+import time
 import weakref
 from typing import Any
 
@@ -182,6 +183,7 @@ class Tracer(TorchFunctionMode):
     # -- after the run --------------------------------------------------------------------------
     def result(self, namespace: dict[str, Any], base: dict[str, Any], value: Any = None, asked: bool = False) -> dict[str, Any]:
         """The trace: calls, leaf gradients after each backward, the named tensors, the asked value."""
+        started = time.perf_counter()
         with torch._C.DisableTorchFunction():
             named = []
             for key, obj in list(namespace.items()):
@@ -199,7 +201,9 @@ class Tracer(TorchFunctionMode):
                 trace["value"] = self._safe(lambda: self._describe(value)) or {"type": "?"}
                 if isinstance(value, torch.Tensor):
                     trace["value"]["grad_fn_chain"] = _chain(value.grad_fn)
-        return _cap(trace)
+        trace = _cap(trace)
+        trace["build_seconds"] = round(time.perf_counter() - started, 6)  # what the trace costs after the run
+        return trace
 
 
 _DEVICES: dict[Any, str] = {}  # str(device) costs microseconds; a card touches a handful of devices
