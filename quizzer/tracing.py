@@ -52,7 +52,10 @@ class Tracer(TorchFunctionMode):
     # -- the hook -------------------------------------------------------------------------------
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        name = _func_name(func)
+        try:
+            name = _NAMES.get(func) or _remember_name(func)
+        except TypeError:  # an unhashable callable
+            name = _func_name(func)
         if name.rpartition(".")[2] in QUIET:
             try:
                 return func(*args, **kwargs)
@@ -217,6 +220,16 @@ def _device_name(device: Any) -> str:
 
 def _dtype_name(dtype: Any) -> str:
     _DTYPES[dtype] = name = str(dtype).replace("torch.", "")
+    return name
+
+
+_NAMES: dict[Any, str] = {}  # a card makes the same few calls many times; naming one costs string work
+
+
+def _remember_name(func: Any) -> str:
+    name = _func_name(func)
+    if len(_NAMES) < 4096:
+        _NAMES[func] = name
     return name
 
 
