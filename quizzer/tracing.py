@@ -96,7 +96,8 @@ class Tracer(TorchFunctionMode):
 
     # -- describing -----------------------------------------------------------------------------
     def _describe_call(self, name: str, args: tuple, kwargs: dict) -> dict[str, Any]:
-        tensors, params = [], []
+        tensors: list[dict[str, Any]] = []
+        params: list[str] = []
         for i, arg in enumerate(args):
             self._sort_arg(str(i), arg, tensors, params)
         for key, arg in kwargs.items():
@@ -294,7 +295,7 @@ def _sample(t: Any) -> dict[str, Any] | None:
 
 def _chain(node: Any) -> list[str]:
     """grad_fn names from the value back towards its leaves, first input first."""
-    names = []
+    names: list[str] = []
     while node is not None and len(names) < MAX_CHAIN:
         names.append(type(node).__name__)
         nexts = [n for n, _ in getattr(node, "next_functions", ()) if n is not None]

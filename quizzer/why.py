@@ -267,7 +267,7 @@ def _mismatch_marks(shapes: list[list[int]], width: int, inplace: bool) -> tuple
 
 def view(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -> Why:
     assert call is not None
-    source = next((t for t in call.get("args", []) if "shape" in t), {})
+    source: Info = next((t for t in call.get("args", []) if "shape" in t), {})
     result = call.get("result") if "error" not in call else None
     rows = [_layout_row(_label(source, names, "input"), source)]
     if result and "shape" in result:
