@@ -48,6 +48,7 @@ class Tracer(TorchFunctionMode):
         self._leaves: dict[str, weakref.ref] = {}  # label -> leaf that requires grad
         self._memory: list[tuple[int, int, str]] = []  # (start, end, "m2"): storages and arrays seen
         self._backwards = 0
+        self._described: dict[str, tuple[tuple, dict[str, Any]]] = {}  # label -> (version key, description)
 
     # -- the hook -------------------------------------------------------------------------------
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -126,8 +127,25 @@ class Tracer(TorchFunctionMode):
         return {"type": type(value).__name__, "repr": _short(value)}
 
     def _tensor(self, t: torch.Tensor) -> dict[str, Any]:
+        """A tensor's description; re-used while its version, storage and shape are unchanged, because
+        a snippet passes the same few tensors to call after call."""
+        label = self._label(t)
+        try:
+            key = (t._version, t.requires_grad, t.data_ptr(), t.shape)
+        except RuntimeError:  # inference tensors keep no version counter
+            return self._describe_tensor(t, label)
+        cached = self._described.get(label)
+        if cached is not None and cached[0] == key:
+            if t.requires_grad and label not in self._leaves and t.retains_grad:
+                self._leaves[label] = weakref.ref(t)  # retain_grad() changes no version
+            return dict(cached[1])
+        out = self._describe_tensor(t, label)
+        self._described[label] = (key, out)
+        return dict(out)
+
+    def _describe_tensor(self, t: torch.Tensor, label: str) -> dict[str, Any]:
         device = t.device
-        out: dict[str, Any] = {"id": self._label(t), "shape": list(t.shape), "dtype": _DTYPES.get(t.dtype) or _dtype_name(t.dtype),
+        out: dict[str, Any] = {"id": label, "shape": list(t.shape), "dtype": _DTYPES.get(t.dtype) or _dtype_name(t.dtype),
                                "device": _DEVICES.get(device) or _device_name(device), "requires_grad": bool(t.requires_grad),
                                "is_leaf": bool(t.is_leaf)}
         if t.layout == torch.strided and not t.is_quantized and t.device.type != "meta":
