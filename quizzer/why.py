@@ -482,7 +482,8 @@ def named(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -> Wh
     rows = tuple((t["name"], _shape(t.get("shape")), t.get("dtype", "–"), t.get("device", "–"), _yes(t.get("requires_grad")))
                  for t in trace.get("named", [])[:10])
     sheet = Sheet("the snippet's tensors after the run", ("name", "shape", "dtype", "device", "requires_grad"), rows)
-    return Why(PanelKind.NAMED, "", (sheet,) if rows else ())
+    headline = "" if rows else "the snippet made no tensors to show"
+    return Why(PanelKind.NAMED, headline, (sheet,) if rows else ())
 
 
 BUILDERS = {PanelKind.BROADCAST: broadcast, PanelKind.VIEW: view, PanelKind.AUTOGRAD: autograd,

@@ -153,6 +153,12 @@ def test_a_run_that_fits_no_pattern_shows_the_named_tensors(runner):
     assert lines_with(text_of(why), "x ", "(2, 3)", "float32", "cpu")
 
 
+def test_a_run_without_tensors_says_so(runner):
+    why = why_of(runner, "xs = [1, 2, 3]", "sum(xs)")
+    assert why.kind is PanelKind.NAMED and why.sheets == ()
+    assert "no tensors" in text_of(why)
+
+
 def test_the_panel_is_plain_json_and_no_trace_means_no_panel(runner):
     why = why_of(runner, "x = torch.ones(2, 1) + torch.ones(3)")
     assert json.loads(json.dumps(why.to_json()))["kind"] == "broadcasting"
