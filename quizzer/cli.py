@@ -1,4 +1,4 @@
-"""Command line: `quizzer study | add-deck | stats | check`. A thin layer over the core modules."""
+"""Command line: `quizzer study | add-deck | stats | check | explain`. A thin layer over the core modules."""
 
 from __future__ import annotations
 
@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to run: one device, or 'all' for the CPU and the accelerator side by side")
     check.add_argument("--json", action="store_true", help="print JSON for scripts (also when a deck fails to load)")
     check.add_argument("--strict", action="store_true", help="fail on warnings too (skewed answers, wording)")
+
+    explain = sub.add_parser("explain", parents=[common], help="run one card and show why it does what it does")
+    explain.add_argument("card", metavar="DECK/CARD", help="e.g. views/view-on-transposed")
+    explain.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where the snippet runs (default: $QUIZZER_DEVICE or auto)")
+    explain.add_argument("--json", action="store_true", help="print the outcome, the why-panel and the trace as JSON")
 
     stats = sub.add_parser("stats", parents=[common], help="progress per deck, due forecast, weakest topics")
     stats.add_argument("--json", action="store_true", help="print JSON for scripts (everything, heatmap included)")
@@ -453,5 +458,46 @@ def cmd_suspend(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Run one card with a trace and print its outcome and why-panel: the verdict's 'why', without studying."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.syntax import Syntax
+    from rich.text import Text
+
+    from .why import build, render
+
+    deck_id, _, card_id = args.card.partition("/")
+    if not deck_id or not card_id:
+        raise StoreError(f"'{args.card}' is not DECK/CARD; give e.g. views/view-on-transposed")
+    with _open(args, read_only_ok=True) as store:
+        decks = store.decks([deck_id])
+        if not decks:
+            raise StoreError(f"no deck '{deck_id}'; known decks: {', '.join(store.deck_titles())}")
+    card = next((c for c in decks[0].cards if c.id == card_id), None)
+    if card is None:
+        raise StoreError(f"no card '{card_id}' in deck '{deck_id}'; its cards: {', '.join(c.id for c in decks[0].cards)}")
+    if not card.executable:
+        raise StoreError(f"'{args.card}' is a recall card: it has no snippet to run")
+    with Runner(card.device or args.device) as runner:
+        runner.wait_ready()
+        outcome = runner.run(card, trace=True)
+    why = build(outcome.trace)
+    if args.json:
+        print(json.dumps({"card": args.card, "device": outcome.device,
+                          "outcome": {k: v for k, v in asdict(outcome).items() if k not in ("trace", "round_trip")},
+                          "why": why.to_json() if why else None, "trace": outcome.trace}, indent=2, default=str))
+        return 0
+    console = Console(width=min(Console().width, 100))
+    console.print(Text(f"{args.card} · {card.question}", style="bold"))
+    console.print(Syntax(card.code.rstrip() + (f"\n# ask:\n{card.ask}" if card.ask else ""), "python", theme="ansi_dark"))
+    console.print(Text(f"the run ({outcome.device}): ", style="bold") + Text(outcome.describe()))
+    console.print(render(why))
+    if card.explain:
+        console.print(Text(card.explain, style="dim"))
+    return 0
+
+
 COMMANDS = {"study": cmd_study, "add-deck": cmd_add_deck, "stats": cmd_stats, "check": cmd_check,
-            "suspend": cmd_suspend, "unsuspend": cmd_suspend}
+            "explain": cmd_explain, "suspend": cmd_suspend, "unsuspend": cmd_suspend}

@@ -42,6 +42,7 @@ class Outcome:
     seconds: float = 0.0
     device: str = ""
     round_trip: float = 0.0  # wall time from submit to outcome, as the client saw it
+    trace: dict[str, Any] | None = None  # what the torch calls did (quizzer/why.py draws it); only when asked
 
     @property
     def ran(self) -> bool:
@@ -77,7 +78,7 @@ class Outcome:
         return cls(status=data.get("status", "crashed"), value=data.get("value"), error=data.get("error"),
                    detail=data.get("detail", ""), stdout=data.get("stdout", ""), stderr=data.get("stderr", ""),
                    warnings=tuple(data.get("warnings", ())), seconds=float(data.get("seconds", 0.0)),
-                   device=device, round_trip=round_trip)
+                   device=device, round_trip=round_trip, trace=data.get("trace"))
 
 
 def describe_value(value: dict[str, Any]) -> str:
@@ -179,26 +180,30 @@ class Runner:
         self.close()
 
     # -- running cards ------------------------------------------------------------------------
-    def submit(self, card: Card, *, fresh: bool = False) -> Future:
-        """Queue a card; the same card version is run once unless `fresh` (e.g. a determinism check)."""
-        key = (card.deck_id, card.id, card.code_hash, card.timeout)
+    def submit(self, card: Card, *, fresh: bool = False, trace: bool = False) -> Future:
+        """Queue a card; the same card version is run once unless `fresh` (e.g. a determinism check).
+        `trace` also records what its torch calls did (a separate cache entry)."""
+        key = (card.deck_id, card.id, card.code_hash, card.timeout, trace)
         with self._lock:
             if not fresh and key in self._cache and not self._cache[key].cancelled():
                 return self._cache[key]
-        future = self.submit_code(card.code, card.ask, timeout=card.timeout)
+        future = self.submit_code(card.code, card.ask, timeout=card.timeout, trace=trace)
         if not fresh:
             with self._lock:
                 self._cache[key] = future
         return future
 
-    def submit_code(self, code: str, ask: str | None = None, *, timeout: float = 5.0) -> Future:
+    def submit_code(self, code: str, ask: str | None = None, *, timeout: float = 5.0, trace: bool = False) -> Future:
         self.start()
         future: Future = Future()
         with self._lock:
             request_id = next(self._ids)
             self._pending[request_id] = (future, time.perf_counter(), timeout)
             proc = self._proc
-        line = json.dumps({"id": request_id, "code": code, "ask": ask, "timeout": timeout}) + "\n"
+        request = {"id": request_id, "code": code, "ask": ask, "timeout": timeout}
+        if trace:
+            request["trace"] = True
+        line = json.dumps(request) + "\n"
         try:
             proc.stdin.write(line.encode())
             proc.stdin.flush()
@@ -206,9 +211,9 @@ class Runner:
             self._restart_after_failure("the worker stopped unexpectedly")
         return future
 
-    def run(self, card: Card, *, fresh: bool = False) -> Outcome:
+    def run(self, card: Card, *, fresh: bool = False, trace: bool = False) -> Outcome:
         """Blocking run; a worker that stops answering is restarted and the card reported as crashed."""
-        future = self.submit(card, fresh=fresh)
+        future = self.submit(card, fresh=fresh, trace=trace)
         try:
             return future.result(timeout=card.timeout + SLACK + (0 if self.ready.is_set() else START_TIMEOUT))
         except FutureTimeout:

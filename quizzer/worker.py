@@ -204,15 +204,17 @@ def run_card(request: dict[str, Any], namespace_base: dict[str, Any]) -> dict[st
     saved = sys.stdout, sys.stderr
     value: Any = None
     error: BaseException | None = None
+    tracer = _trace_hook(request)  # why-panel hook: a no-op context unless the request asks for a trace
     sys.stdout, sys.stderr = out, err
     start = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                exec(compile(request.get("code") or "", "<card code>", "exec"), ns)
-                if request.get("ask"):
-                    value = eval(compile(request["ask"], "<card ask>", "eval"), ns)
+                with tracer:
+                    exec(compile(request.get("code") or "", "<card code>", "exec"), ns)
+                    if request.get("ask"):
+                        value = eval(compile(request["ask"], "<card ask>", "eval"), ns)
                 if ns["device"].type == "cuda":
                     torch.cuda.synchronize()  # surface asynchronous CUDA errors inside this card
             except BaseException as exc:  # SystemExit and KeyboardInterrupt are outcomes too
@@ -233,7 +235,27 @@ def run_card(request: dict[str, Any], namespace_base: dict[str, Any]) -> dict[st
         outcome.update(status="value", value=summary)
     else:
         outcome.update(status="value", value=None)
+    if request.get("trace"):  # why-panel hook
+        outcome["trace"] = _trace_result(tracer, ns, namespace_base, value, bool(request.get("ask")))
     return outcome
+
+
+# -- why-panel hook: tracing is asked per request and never changes the outcome ---------------
+def _trace_hook(request: dict[str, Any]) -> Any:
+    import contextlib
+
+    if not request.get("trace"):
+        return contextlib.nullcontext()
+    from .tracing import Tracer
+
+    return Tracer()
+
+
+def _trace_result(tracer: Any, ns: dict[str, Any], base: dict[str, Any], value: Any, asked: bool) -> dict[str, Any]:
+    try:
+        return tracer.result(ns, base, value, asked)
+    except Exception as exc:  # a broken trace costs the panel, never the outcome
+        return {"version": 1, "failed": _safe_type_name(exc)}
 
 
 def _safe_type_name(value: Any) -> str:

@@ -20,12 +20,12 @@ class CannedRunner:
     def wait_ready(self, timeout: float = 0) -> WorkerInfo:
         return self.info
 
-    def submit(self, card, *, fresh: bool = False) -> Future:
+    def submit(self, card, *, fresh: bool = False, trace: bool = False) -> Future:
         future: Future = Future()
         future.set_result(self.run(card))
         return future
 
-    def run(self, card, *, fresh: bool = False) -> Outcome:
+    def run(self, card, *, fresh: bool = False, trace: bool = False) -> Outcome:
         return self.outcomes.get(card.id, Outcome("value", value=None, device="cpu"))
 
     def close(self) -> None:

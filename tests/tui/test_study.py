@@ -65,7 +65,15 @@ def app_for(db, runner, **kw):
 
 
 def text(app, selector):
-    return str(app.screen.query_one(selector).render())
+    """What a widget shows, as plain text (Rich tables and groups included)."""
+    from rich.console import Console
+
+    content = app.screen.query_one(selector).render()
+    if isinstance(content, str):
+        return content
+    console = Console(width=120, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(getattr(content, "_renderable", content))
+    return console.export_text()
 
 
 async def until(pilot, condition, what="the screen to settle"):
@@ -288,3 +296,23 @@ async def test_a_busy_database_never_freezes_the_screen_nor_loses_the_grade(db, 
         await until(pilot, lambda: "Does this finish?" in text(app, "#question"), "the next card")
     with Store(db) as s:
         assert [(r["card_id"], r["grade"]) for r in s.reviews()] == [("shape", 4)]
+
+
+async def test_the_verdict_shows_why_from_the_run_and_e_opens_try_it(db, runner):
+    """The why-panel is drawn from the run's own trace; try-it is never graded and the verdict waits."""
+    app = app_for(db, runner)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await type_answer(pilot, "(3, 2)")
+        why = text(app, "#why")
+        import re  # the operands' shapes right-aligned and the result under them, from the run's trace
+
+        assert "why · broadcasting" in why and re.search(r"^x\s+2\s+1$", why, re.M) and re.search(r"^y\s+3$", why, re.M)
+        assert re.search(r"^= ask\s+2\s+3$", why, re.M)
+        await pilot.press("e")
+        await until(pilot, lambda: type(app.screen).__name__ == "TryItScreen", "try-it")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, StudyScreen), "the verdict again")
+        assert app.screen.phase is Phase.VERDICT and "✗ Wrong" in text(app, "#verdict")
+        await grade_with(pilot, "enter")
+    with Store(db) as s:
+        assert [(r["card_id"], r["verdict"]) for r in s.reviews()] == [("shape", "wrong")]

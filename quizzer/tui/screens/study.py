@@ -61,6 +61,7 @@ class StudyScreen(Screen[None]):
         Binding("y", "say('yes')", "Yes"),
         Binding("n", "say('no')", "No"),
         Binding("e", "say('error')", "Raises"),
+        Binding("e", "try_it", "Try it"),
         Binding("space", "reveal", "Show answer"),
         Binding("pageup", "scroll(-1)", "Scroll up", show=False),
         Binding("pagedown", "scroll(1)", "Scroll down", show=False),
@@ -124,6 +125,8 @@ class StudyScreen(Screen[None]):
         control = spec(self.card.kind).control if self.card else None
         if action == "say":
             return self.phase is Phase.QUESTION and control is Control.KEYS
+        if action == "try_it":
+            return self.phase in (Phase.VERDICT, Phase.UNRUN) and control is not Control.REVEAL
         if action == "reveal":
             return self.phase is Phase.QUESTION and control is Control.REVEAL
         if action == "grade":
@@ -172,7 +175,7 @@ class StudyScreen(Screen[None]):
         """Run this card and the next while the learner reads, so Enter finds the outcome waiting."""
         for item in (self.session.current, self.session.upcoming):
             if item is not None and item.state.card.executable:
-                self.quizzer.runner.submit(item.state.card)
+                self.quizzer.runner.submit(item.state.card, trace=True)
 
     # -- answering ----------------------------------------------------------------------------
     @on(AnswerBox.Submitted)
@@ -196,11 +199,11 @@ class StudyScreen(Screen[None]):
     @work(exclusive=True, group="grading")
     async def grade_answer(self, card: Card, text: str, seconds: float) -> None:
         runner = self.quizzer.runner
-        future = runner.submit(card)
+        future = runner.submit(card, trace=True)
         if not future.done():
             waiting = "running the snippet…" if runner.ready.is_set() else f"warming up {self.quizzer.device_choice}…"
             self.query_one(AnswerBox).show_hint(waiting)
-            outcome = await asyncio.to_thread(runner.run, card)
+            outcome = await asyncio.to_thread(runner.run, card, trace=True)
         else:
             outcome = future.result()
         if card is not self.card:
@@ -324,6 +327,13 @@ class StudyScreen(Screen[None]):
         self.session.suspend()
         self.notify(f"Suspended {card.deck_id}/{card.id}", timeout=3)
         self.show_card()
+
+    def action_try_it(self) -> None:
+        """Edit this card's snippet and run it again; never graded, and the verdict waits unchanged."""
+        from .try_it import TryItScreen
+
+        if self.card is not None:
+            self.app.push_screen(TryItScreen(self.card, self.quizzer.runner, self.quizzer.running_device))
 
     def action_help(self) -> None:
         from .help import HelpScreen

@@ -10,11 +10,13 @@ from textual.widgets import Static
 from ...deck import Card
 from ...grading import Verdict
 from ...runner import Outcome
+from ...why import build, render
 
 
 class VerdictPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="verdict")
+        yield Static(id="why")
         yield Static(id="explain")
 
     def clear(self) -> None:
@@ -36,6 +38,11 @@ class VerdictPanel(Vertical):
             body.append_text(Text.assemble("\n", ("warned    ", "dim"), outcome.warnings[0]))
         body.append_text(Text(f"\nran on {outcome.device} in {outcome.seconds * 1000:.1f} ms", style="dim"))
         self._show(body, "-right" if verdict.correct else "-wrong")
+        why = build(outcome.trace)  # computed by the worker from the real tensors; drawn here
+        panel = self.query_one("#why", Static)
+        panel.display = why is not None
+        if why is not None:
+            panel.update(render(why))
         self._explain(card)
 
     def show_recall(self, card: Card) -> None:
@@ -47,6 +54,7 @@ class VerdictPanel(Vertical):
         verdict.update(text)
         verdict.set_classes(style_class)
         self.query_one("#explain", Static).display = False
+        self.query_one("#why", Static).display = False
         self.display = True
 
     def _explain(self, card: Card) -> None:
