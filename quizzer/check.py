@@ -13,15 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .deck import Card, Deck
-from .grading import (
-    NotAskable,
-    grade,
-    right_choice,
-    truth_bool,
-    truth_dtype,
-    truth_shape,
-    truth_value,
-)
+from .grading import NotAskable, grade, right_choice
+from .kinds import Kind, spec
 from .runner import Outcome, Runner
 
 BROKEN_ERRORS = {"NameError", "SyntaxError", "ImportError", "ModuleNotFoundError", "IndentationError", "UnboundLocalError"}
@@ -57,16 +50,10 @@ def askable_problem(card: Card, outcome: Outcome) -> str | None:
     if not outcome.ran:
         return None
     try:
-        if card.kind == "shape":
-            truth_shape(outcome)
-        elif card.kind == "dtype":
-            truth_dtype(outcome)
-        elif card.kind == "bool":
-            truth_bool(outcome)
-        elif card.kind == "value":
-            truth_value(outcome)
-        elif card.kind == "choice":
+        if card.kind == Kind.CHOICE:
             right_choice(card, outcome)
+        elif spec(card.kind).needs_ask:
+            spec(card.kind).truth(outcome)  # the kind's own reading of a run: it must find what it asks
     except NotAskable as exc:
         return f"broken: {exc}"
     return None
@@ -223,16 +210,16 @@ def answer_balance(pairs: Iterable[tuple[Card, Outcome]]) -> Balance:
     for card, outcome in pairs:
         if not outcome.ran:
             continue
-        if card.kind == "raises":
+        if card.kind == Kind.RAISES:
             raises += 1
             raised += outcome.raised
-        elif card.kind == "bool" and not outcome.raised:
+        elif card.kind == Kind.BOOL and not outcome.raised:
             try:
-                trues += truth_bool(outcome)
+                trues += spec(Kind.BOOL).truth(outcome)
                 bools += 1
             except NotAskable:
                 pass
-        elif card.kind == "choice":
+        elif card.kind == Kind.CHOICE:
             try:
                 i = right_choice(card, outcome)
             except NotAskable:
@@ -276,7 +263,7 @@ def reads_as_yes_no(question: str) -> bool:
 
 def raises_wording_warning(card: Card) -> str | None:
     """The warning for a raises card whose question invites 'yes'/'no', or None."""
-    if card.kind != "raises" or not reads_as_yes_no(card.question):
+    if card.kind != Kind.RAISES or not reads_as_yes_no(card.question):
         return None
     return f"the question reads as yes/no, but a raises card is answered with runs, raises or an exception name; {RAISES_WORDING_FIX}"
 
