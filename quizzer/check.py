@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from .deck import Card
 from .grading import NotAskable, grade, right_choice, truth_bool, truth_dtype, truth_shape, truth_value
-from .runner import Outcome, Runner
+from .protocol import Outcome
+from .runner import Runner
 
 BROKEN_ERRORS = {"NameError", "SyntaxError", "ImportError", "ModuleNotFoundError", "IndentationError", "UnboundLocalError"}
 

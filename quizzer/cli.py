@@ -12,6 +12,7 @@ from .deck import DeckError, load_decks, requires_problem
 from .library import open_library
 from .runner import Runner, WorkerFailed
 from .store import StoreError, default_db_path, study_day
+from .terminal_text import visible
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (DeckError, StoreError, WorkerFailed) as exc:
-        print(exc, file=sys.stderr)
+        print(visible(str(exc)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -69,7 +70,7 @@ def cmd_study(args: argparse.Namespace) -> int:
             counts = session.counts()
             print(f"{counts['review']} due, {counts['new']} new today")
             for item in session.queue:
-                print(f"  {item.state.card.deck_id}/{item.state.card.id}: {item.state.card.question}")
+                print(visible(f"  {item.state.card.deck_id}/{item.state.card.id}: {item.state.card.question}"))
             return 0
         from .tui.app import QuizzerApp
 
@@ -83,23 +84,23 @@ def cmd_add_deck(args: argparse.Namespace) -> int:
     decks = load_decks([Path(p) for p in args.paths])
     if not args.no_check:
         cards = [c for d in decks for c in d.cards]
-        with Runner() as runner:
+        with Runner(hide=[str(Path(args.db).expanduser().resolve().parent)] if args.db else []) as runner:
             bad = [r for r in check_cards(cards, {runner.wait_ready().device: runner}) if not r.ok]
         if bad:
             paths = {d.id: d.path for d in decks}
             for r in bad:
                 for flag in r.flags:
-                    print(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}", file=sys.stderr)
+                    print(visible(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}"), file=sys.stderr)
             print(f"nothing imported: fix the {len(bad)} card(s) above, or pass --no-check", file=sys.stderr)
             return 1
     with open_library(args.db) as store:
         reports = store.import_decks(decks)
     for r in reports:
-        print(f"{r.deck_id}: {len(r.added)} added, {len(r.updated)} updated, {len(r.unchanged)} unchanged, {len(r.removed)} removed")
+        print(visible(f"{r.deck_id}: {len(r.added)} added, {len(r.updated)} updated, {len(r.unchanged)} unchanged, {len(r.removed)} removed"))
         if r.code_changed:
-            print(f"  code changed (history kept, worth a fresh look): {', '.join(r.code_changed)}")
+            print(visible(f"  code changed (history kept, worth a fresh look): {', '.join(r.code_changed)}"))
         if r.removed:
-            print(f"  removed (history kept): {', '.join(r.removed)}")
+            print(visible(f"  removed (history kept): {', '.join(r.removed)}"))
     return 0
 
 
@@ -110,11 +111,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     runners = _runners(args.device)
     try:
         labels = {name: r.wait_ready().device_label for name, r in runners.items()}
+        sandbox = {name: {"off": r.sandbox_off, "guards": list(r.info.guards)} for name, r in runners.items()}
+        for off in sorted({r.sandbox_off for r in runners.values()} - {""}):
+            print(off, file=sys.stderr)
         for deck in decks:
             for runner in runners.values():
                 problem = requires_problem(deck, runner.info.torch_version)
                 if problem:
-                    print(f"warning: {problem}", file=sys.stderr)
+                    print(visible(f"warning: {problem}"), file=sys.stderr)
         cards = [c for d in decks for c in d.cards]
         paths = {d.id: d.path for d in decks}
 
@@ -123,9 +127,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                 return
             mark = "ok  " if report.ok else "FAIL"
             outcomes = "  ".join(f"[{d}] {o.describe().splitlines()[0][:70]}" for d, o in report.outcomes.items())
-            print(f"{mark} {report.card.deck_id}/{report.card.id}  {outcomes or '(recall: not run)'}")
+            print(visible(f"{mark} {report.card.deck_id}/{report.card.id}  {outcomes or '(recall: not run)'}"))
             for flag in report.flags:
-                print(f"     {paths[report.card.deck_id]}:{report.card.line}: {flag}")
+                print(visible(f"     {paths[report.card.deck_id]}:{report.card.line}: {flag}"))
 
         reports = check_cards(cards, runners, progress)
     finally:
@@ -133,7 +137,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             r.close()
     failed = [r for r in reports if not r.ok]
     if args.json:
-        print(json.dumps({"devices": labels, "cards": [r.to_json() for r in reports], "failed": len(failed)}, indent=2))
+        print(json.dumps({"devices": labels, "sandbox": sandbox, "cards": [r.to_json() for r in reports], "failed": len(failed)}, indent=2))
     else:
         ran = sum(1 for r in reports if r.outcomes)
         print(f"\n{len(reports)} cards ({ran} run on {', '.join(labels.values())}): {len(reports) - len(failed)} ok, {len(failed)} flagged")
@@ -202,7 +206,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         table.add_column(col.replace("_", " "), justify="left" if col == "deck" else "right")
     for d in decks:
         retention = "–" if d["retention_30d"] is None else f"{d['retention_30d']:.0%}"
-        table.add_row(d["deck"], *(str(d[c]) for c in columns[1:-1]), retention)
+        table.add_row(visible(str(d["deck"])), *(str(d[c]) for c in columns[1:-1]), retention)
     console.print(table)
 
     console.print(f"today: {dash.reviews_today} review{'s' * (dash.reviews_today != 1)} in "
@@ -221,7 +225,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for col in ("tag", "accuracy", "right", "reviews"):
             weak.add_column(col, justify="left" if col == "tag" else "right")
         for r in dash.weakest_topics:
-            weak.add_row(r.key, f"{r.retention:.0%}", str(r.right), str(r.total))
+            weak.add_row(visible(r.key), f"{r.retention:.0%}", str(r.right), str(r.total))
         console.print(weak)
     else:
         console.print(f"weakest topics: none yet (a tag needs {WEAK_MIN_REVIEWS} reviews in the last 30 days)")

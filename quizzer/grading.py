@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .deck import Card
-from .runner import Outcome
+from .protocol import Outcome
 
 # -------------------------------------------------------------------------------------------
 # Answers

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..grading import HINTS, Verdict, grade
-from ..runner import Outcome
+from ..protocol import Outcome
 from ..scheduler import GRADE_NAMES, allowed_grades, suggested_grade
 from ..session import QueueItem, StudySession
 from ..store import StoreError
