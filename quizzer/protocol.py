@@ -29,6 +29,16 @@ SCRATCH_CAP = 512 << 20  # bytes of each private tmpfs (/tmp, /dev/shm, home) in
 OUTCOME_CACHE = 512  # outcomes the client keeps for precomputed cards
 
 
+def memory_headroom() -> int:
+    """MEMORY_HEADROOM, or QUIZZER_MEMORY_MB where the learner (or a test) set it."""
+    import os
+
+    try:
+        return max(64, int(os.environ["QUIZZER_MEMORY_MB"])) << 20
+    except (KeyError, ValueError):
+        return MEMORY_HEADROOM
+
+
 class Status(str, Enum):
     """How a run ended. `str` so that `outcome.status == "value"` keeps working."""
 

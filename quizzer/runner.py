@@ -230,7 +230,7 @@ class Runner:
                 return cached
         future = self.submit_code(card.code, card.ask, timeout=card.timeout)
         with self._lock:
-            self._running_keys[key] = future.request_id  # type: ignore[attr-defined]
+            self._running_keys[key] = getattr(future, "request_id", 0)
             if not fresh:
                 self._cache[key] = future
                 while len(self._cache) > OUTCOME_CACHE:

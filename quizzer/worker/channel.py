@@ -66,6 +66,13 @@ class Lines:
             raise LineTooLong
         return line.decode(errors="replace")
 
+    def drain(self) -> None:
+        """Drop whatever was sent ahead of time: lines a snippet forged for cards not yet run."""
+        self.buffer = b""
+        while select.select([self.fd], [], [], 0)[0]:
+            if not os.read(self.fd, 1 << 16):
+                return
+
     def pending(self) -> bool:
         """Whether a whole line can be read without blocking."""
         if b"\n" in self.buffer:

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from .. import linux
-from ..protocol import FILE_SIZE_CAP, MEMORY_HEADROOM, OUTPUT_CAP, REPR_CAP, Status
+from ..protocol import FILE_SIZE_CAP, OUTPUT_CAP, REPR_CAP, Status, memory_headroom
 from .channel import Lines, encode_capped, send, write_line
 from .summaries import safe_repr, safe_type_name, summarize_error, summarize_value
 
@@ -140,7 +140,7 @@ def set_limits(device_type: str) -> None:
         size = linux.vsize_bytes()
         if size:
             try:
-                resource.setrlimit(resource.RLIMIT_AS, (size + MEMORY_HEADROOM, size + MEMORY_HEADROOM))
+                resource.setrlimit(resource.RLIMIT_AS, (size + memory_headroom(), size + memory_headroom()))
             except (OSError, ValueError):
                 pass
     try:  # bound a fork bomb: a few dozen processes above what the user already runs

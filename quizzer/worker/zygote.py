@@ -20,7 +20,7 @@ from collections import deque
 from typing import Any
 
 from .. import linux
-from ..protocol import CARD_TIMEOUT, MEMORY_HEADROOM, Event, Status
+from ..protocol import CARD_TIMEOUT, Event, Status, memory_headroom
 from . import sandbox
 from .channel import LineTooLong, Lines, send
 
@@ -120,7 +120,7 @@ class Zygote:
             hello = {"event": Event.FAILED.value, "error": {"type": "RuntimeError", "message": "executor died at start"}}
         hello["start_seconds"] = time.monotonic() - start
         self.base_anon = linux.anon_bytes(pid)
-        self.memory_cap = self._memory() + MEMORY_HEADROOM
+        self.memory_cap = self._memory() + memory_headroom()
         return hello
 
     # -- memory: one cap for every process of the card ---------------------------------------------
@@ -161,7 +161,7 @@ class Zygote:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = ""
         if self.in_sandbox:
-            _clear_scratch()
+            _clear_scratch(self.workroot)
 
     def _kill_group(self) -> None:
         """Call before reaping the executor: until then its pid, and so its group id, cannot be reused."""
@@ -236,6 +236,7 @@ class Zygote:
         self.current = request["id"]
         self._next_memory_check = 0.0
         try:
+            self.results.drain()
             send(self.req_w, request)
             while True:  # lines for another id are forged: skip them, the deadline still holds
                 line = self.results.next_line(deadline, watch=self._watch)
@@ -280,7 +281,7 @@ def _parse(line: str, request_id: int) -> dict[str, Any] | None:
     return outcome
 
 
-def _clear_scratch() -> None:
+def _clear_scratch(keep: str) -> None:
     """Empty the sandbox's tmpfs folders between executors: files from one card never reach another."""
     for folder in (*sandbox.SCRATCH, os.path.expanduser("~")):
         try:
@@ -289,7 +290,7 @@ def _clear_scratch() -> None:
             continue
         for name in names:
             path = os.path.join(folder, name)
-            if path.startswith("/tmp/quizzer-") or os.path.ismount(path) or sandbox.holds_mount(path):
+            if path == keep or os.path.ismount(path) or sandbox.holds_mount(path):
                 continue  # the zygote's own work folder, or where the Python environment is bound
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
@@ -333,7 +334,7 @@ def serve(zygote: Zygote, out_fd: int, hello_extra: dict[str, Any]) -> None:
         outcome, replace = zygote.run(request)
         outcome["id"] = request["id"]
         if zygote.in_sandbox and not replace:
-            _clear_scratch()  # files in /tmp, /dev/shm, home live and die with their card
+            _clear_scratch(zygote.workroot)  # files in /tmp, /dev/shm, home live and die with their card
         if replace:
             t = time.monotonic()
             zygote.kill()
