@@ -183,11 +183,12 @@ class Runner:
         self.ready.clear()
         self.failure = None
         remove_stale_workroots()
-        self._workroot = tempfile.mkdtemp(prefix=f"{WORKROOT_PREFIX}{os.getpid()}-")
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         iso = self._iso
+        # sandboxed, the worker's files live in its private /tmp: nothing of it on the real disk
+        self._workroot = "" if iso.prefix == SANDBOX else tempfile.mkdtemp(prefix=f"{WORKROOT_PREFIX}{os.getpid()}-")
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         cmd = [*iso.prefix, sys.executable, "-I", "-c", BOOT, "--device", self.device_choice,
-               "--workroot", self._workroot, *(a for p in self.hide for a in ("--hide", p))]
+               *(("--workroot", self._workroot) if self._workroot else ()), *(a for p in self.hide for a in ("--hide", p))]
         if iso.prefix != SANDBOX:
             cmd.append("--no-sandbox")
         self._started_at = time.perf_counter()
@@ -321,7 +322,8 @@ class Runner:
                     future.set_result(outcome)
         # EOF: the worker is gone. Anything still pending will never be answered.
         _kill_worker(proc)
-        shutil.rmtree(workroot, ignore_errors=True)  # ours: created by _spawn, never a path the worker named
+        if workroot:
+            shutil.rmtree(workroot, ignore_errors=True)  # ours: created by _spawn, never a path the worker named
         with self._lock:
             current = self._proc is proc
             if current:

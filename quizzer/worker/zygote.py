@@ -213,8 +213,8 @@ class Zygote:
         self._check_memory()
         if self.requests is not None:
             self.requests.poll()
-            if self.current in self.requests.cancelled:
-                raise Cancelled
+            if self.current in self.requests.cancelled or self.requests.closed:
+                raise Cancelled  # skipped, or the app is gone: nobody waits for this card
         if self._exited():
             raise ExecutorExited
 

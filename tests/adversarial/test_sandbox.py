@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -304,7 +305,7 @@ def test_close_is_instant_and_leaves_nothing(tmp_path):
     while (left := [p for p in _pids() if _session(p) == sid]) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert left == [], "a worker process survived close()"
-    assert not Path(r._workroot).exists()
+    assert list(Path(tempfile.gettempdir()).glob(f"quizzer-{os.getpid()}-*")) == []
 
 
 def test_cancel_stops_a_running_card():
