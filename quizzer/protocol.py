@@ -108,7 +108,7 @@ class Outcome:
         return describe_value(self.value)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], device: str = "", round_trip: float = 0.0) -> "Outcome":
+    def from_json(cls, data: dict[str, Any], device: str = "", round_trip: float = 0.0) -> Outcome:
         """Kept for callers that build outcomes by hand; worker lines go through `from_wire`."""
         result = _outcome(data, device, round_trip)
         if isinstance(result, ProtocolError):

@@ -21,18 +21,33 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout  # not the builtin one before 3.11
+from concurrent.futures import (
+    TimeoutError as FutureTimeout,  # not the builtin one before 3.11
+)
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 from . import linux
 from .deck import Card
 from .protocol import (  # noqa: F401  (Outcome re-exported for older imports)
-    CARD_TIMEOUT, OUTCOME_CACHE, RESULT_CAP, SLACK, START_TIMEOUT, Failed, Outcome, ProtocolError, Ready, Respawned,
-    Result, Status, describe_value, from_wire,
+    CARD_TIMEOUT,
+    OUTCOME_CACHE,
+    RESULT_CAP,
+    SLACK,
+    START_TIMEOUT,
+    Failed,
+    Outcome,
+    ProtocolError,
+    Ready,
+    Respawned,
+    Result,
+    Status,
+    describe_value,
+    from_wire,
 )
 
 WORKROOT_PREFIX = "quizzer-"
@@ -173,7 +188,7 @@ class Runner:
         """Whether snippets run in the full sandbox (namespaces set up, file system private)."""
         return self.ready.is_set() and not self.failure and not self.sandbox_off
 
-    def start(self) -> "Runner":
+    def start(self) -> Runner:
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._spawn()
@@ -214,7 +229,7 @@ class Runner:
             _kill_worker(proc)
         self._fail_pending("the worker was stopped")
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> Runner:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

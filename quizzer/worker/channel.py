@@ -7,7 +7,8 @@ import json
 import os
 import select
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..protocol import RESULT_CAP
 

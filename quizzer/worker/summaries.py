@@ -20,9 +20,7 @@ def summarize_value(value: Any) -> dict[str, Any]:
         out["data"], out["truncated"] = _tensor_data(value)
     elif isinstance(value, torch.Size):
         out.update(shape=list(value), data=list(value))
-    elif isinstance(value, torch.dtype):
-        out.update(dtype=str(value))
-    elif _is_numpy_dtype(value):
+    elif isinstance(value, torch.dtype) or _is_numpy_dtype(value):
         out.update(dtype=str(value))
     else:
         data, ok = _plain(value, [DATA_CAP])

@@ -22,7 +22,7 @@ from typing import Any
 from .. import linux
 from ..protocol import CARD_TIMEOUT, Event, Status, memory_headroom
 from . import sandbox
-from .channel import LineTooLong, Lines, send
+from .channel import Lines, LineTooLong, send
 
 RESERVED = ("event", "id", "respawn_seconds", "left_children")
 MEMORY_POLL = 0.1  # seconds between two sums of the sandbox's memory
