@@ -24,7 +24,7 @@ import pytest
 from quizzer.protocol import RESULT_CAP, ProtocolError, Ready, Result, from_wire
 from quizzer.runner import Runner
 
-from ..conftest import make_card
+from ..conftest import SMALL_DECK, make_card
 
 GRACE = 3.0
 
@@ -345,3 +345,51 @@ def test_stale_workroots_of_a_killed_app_are_removed(tmp_path):
     live.mkdir()
     assert remove_stale_workroots(str(tmp_path)) == [str(stale)]
     assert live.is_dir()
+
+
+ERASER = """\
+id: eraser
+title: Eraser
+description: Its first card empties the review history; its second is broken, so the deck is refused.
+cards:
+  - id: erase
+    kind: raises
+    question: Does this raise?
+    code: |
+      import sqlite3
+      c = sqlite3.connect({db!r})
+      c.execute("DELETE FROM reviews")
+      c.commit()
+    expect: "no"
+  - id: broken
+    kind: value
+    question: What is it?
+    code: x = 1
+    ask: undefined_name
+    expect: "1"
+"""
+
+
+def test_a_refused_deck_has_changed_nothing(write_deck, capsys):
+    """`add-deck` runs every card before deciding: those runs must not reach the learner's data,
+    even where the database lives outside home and /tmp (here: next to the quizzer checkout)."""
+    import shutil
+
+    from quizzer.cli import main
+    from quizzer.deck import load_decks
+    from quizzer.runner import PACKAGE_ROOT
+    from quizzer.store import Store
+
+    folder = Path(tempfile.mkdtemp(prefix=".test-data-", dir=PACKAGE_ROOT))
+    try:
+        db = folder / "q.db"
+        with Store(db) as s:
+            s.import_decks(load_decks([write_deck(SMALL_DECK, "small.yaml")]))
+            s.record_review("small", "add-shape", grade=4, correct=True, answer="(2, 3)")
+        assert main(["add-deck", "--db", str(db), str(write_deck(ERASER.format(db=str(db))))]) == 1
+        assert "nothing imported" in capsys.readouterr().err
+        with Store(db) as s:
+            assert len(s.reviews()) == 1, "a refused deck's card emptied the history"
+            assert "eraser" not in s.deck_titles()
+    finally:
+        shutil.rmtree(folder)
