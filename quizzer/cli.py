@@ -10,7 +10,7 @@ from pathlib import Path
 from . import __version__
 from .deck import DeckError, load_decks, requires_problem
 from .library import open_library
-from .runner import Runner, WorkerFailed
+from .runner import Runner, WorkerFailed, database_files
 from .store import StoreError, default_db_path, study_day
 from .terminal_text import visible
 
@@ -84,7 +84,8 @@ def cmd_add_deck(args: argparse.Namespace) -> int:
     decks = load_decks([Path(p) for p in args.paths])
     if not args.no_check:
         cards = [c for d in decks for c in d.cards]
-        with Runner(hide=[str(Path(args.db).expanduser().resolve().parent)] if args.db else []) as runner:
+        db = Path(args.db).expanduser().resolve() if args.db else None
+        with Runner(hide=[str(p) for p in (db.parent, *database_files(db))] if db else []) as runner:
             bad = [r for r in check_cards(cards, {runner.wait_ready().device: runner}) if not r.ok]
         if bad:
             paths = {d.id: d.path for d in decks}

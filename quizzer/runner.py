@@ -128,7 +128,8 @@ def private_paths() -> list[str]:
     """The learner's data the sandbox hides: the database's folder and quizzer's data folder."""
     from .store import default_db_path
 
-    paths = [default_db_path().expanduser().resolve().parent]
+    db = default_db_path().expanduser().resolve()
+    paths = [db.parent, *database_files(db)]
     try:
         from platformdirs import user_data_dir
 
@@ -136,6 +137,11 @@ def private_paths() -> list[str]:
     except ImportError:
         pass
     return sorted({str(p) for p in paths})
+
+
+def database_files(db: Path) -> list[Path]:
+    """A SQLite database and its journal files: hidden one by one where their folder cannot be."""
+    return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"), db.with_name(db.name + "-journal")]
 
 
 def remove_stale_workroots(tmp: str | None = None) -> list[str]:
@@ -201,7 +207,7 @@ class Runner:
         iso = self._iso
         # sandboxed, the worker's files live in its private /tmp: nothing of it on the real disk
         self._workroot = "" if iso.prefix == SANDBOX else tempfile.mkdtemp(prefix=f"{WORKROOT_PREFIX}{os.getpid()}-")
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "QUIZZER_HOST_PROCESSES": str(len(linux.pids()))}
         cmd = [*iso.prefix, sys.executable, "-I", "-c", BOOT, "--device", self.device_choice,
                *(("--workroot", self._workroot) if self._workroot else ()), *(a for p in self.hide for a in ("--hide", p))]
         if iso.prefix != SANDBOX:

@@ -45,7 +45,8 @@ def enter(hide: list[str], package_root: str) -> list[str]:
     """Build the sandbox's view of the file system; the guards now active. Raises OSError if it cannot."""
     home = os.path.realpath(os.path.expanduser("~"))
     covered: list[str] = []
-    for path in sorted({home, *SCRATCH, *(os.path.realpath(h) for h in hide)}, key=len):
+    files = [os.path.realpath(h) for h in hide if not os.path.isdir(h)]
+    for path in sorted({home, *SCRATCH, *(os.path.realpath(h) for h in hide if os.path.isdir(h))}, key=len):
         if os.path.isdir(path) and path != "/" and not any(_inside(path, c) for c in covered):
             covered.append(path)
     keep = [k for k in keep_paths(package_root) if any(_inside(k, c) for c in covered)]
@@ -56,11 +57,15 @@ def enter(hide: list[str], package_root: str) -> list[str]:
             linux.mount("tmpfs", path, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"size={SCRATCH_CAP},mode={mode}")
         for path, fd in handles.items():
             os.makedirs(path, exist_ok=True)
-            linux.mount(f"/proc/self/fd/{fd}", path, None, linux.MS_BIND | linux.MS_REC)
+            # not MS_REC: a recursive bind would bring the tmpfs just mounted over this path back too
+            linux.mount(f"/proc/self/fd/{fd}", path, None, linux.MS_BIND)
             _BOUND.append(path)
     finally:
         for fd in handles.values():
             os.close(fd)
+    for path in files:  # a database whose folder holds quizzer itself: cover the files one by one
+        if os.path.isfile(path):
+            linux.mount("/dev/null", path, None, linux.MS_BIND)
     failed = []
     for entry in linux.mounts():
         if entry.target in covered or any(_inside(entry.target, p) for p in NOT_READ_ONLY):

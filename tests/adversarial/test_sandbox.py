@@ -393,3 +393,23 @@ def test_a_refused_deck_has_changed_nothing(write_deck, capsys):
             assert "eraser" not in s.deck_titles()
     finally:
         shutil.rmtree(folder)
+
+
+def test_a_database_next_to_quizzer_itself_is_hidden_file_by_file(monkeypatch):
+    """Its folder cannot be covered (quizzer runs from it), so the database files are."""
+    from quizzer.runner import PACKAGE_ROOT
+
+    db = Path(PACKAGE_ROOT) / f".test-{os.getpid()}.db"
+    db.write_bytes(b"SQLite format 3\0 secret history")
+    monkeypatch.setenv("QUIZZER_DB", str(db))
+    try:
+        with Runner("cpu") as r:
+            r.wait_ready()
+            if not r.sandboxed:
+                pytest.skip(r.sandbox_off)
+            o = run(r, "", f"open({str(db)!r}, 'rb').read()")
+            assert o.value["repr"] == "b''", o
+            w = run(r, f"open({str(db)!r}, 'wb').write(b'gone')", kind="raises")
+        assert db.read_bytes().endswith(b"secret history"), w
+    finally:
+        db.unlink()
