@@ -413,3 +413,16 @@ def test_a_database_next_to_quizzer_itself_is_hidden_file_by_file(monkeypatch):
         assert db.read_bytes().endswith(b"secret history"), w
     finally:
         db.unlink()
+
+
+def test_check_json_records_the_guards(write_deck):
+    proc = subprocess.run([sys.executable, "-m", "quizzer", "check", "--json", str(write_deck(SMALL_DECK))],
+                          capture_output=True, text=True, timeout=180, check=False)
+    report = json.loads(proc.stdout)
+    cpu = report["sandbox"]["cpu"]
+    if cpu["off"]:
+        assert cpu["off"].startswith("sandbox off: ") and "sandbox off" in proc.stderr
+        assert "process group and orphan sweep" in cpu["guards"]
+    else:
+        assert {"pid namespace", "mount namespace", "network namespace", "no capabilities"} <= set(cpu["guards"])
+        assert "sandbox off" not in proc.stderr
