@@ -208,7 +208,7 @@ class Runner:
         # sandboxed, the worker's files live in its private /tmp: nothing of it on the real disk
         self._workroot = "" if iso.prefix == SANDBOX else tempfile.mkdtemp(prefix=f"{WORKROOT_PREFIX}{os.getpid()}-")
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "QUIZZER_HOST_PROCESSES": str(len(linux.pids()))}
-        cmd = [*iso.prefix, sys.executable, "-I", "-c", BOOT, "--device", self.device_choice,
+        cmd = [*iso.prefix, sys.executable, "-I", "-B", "-c", BOOT, "--device", self.device_choice,
                *(("--workroot", self._workroot) if self._workroot else ()), *(a for p in self.hide for a in ("--hide", p))]
         if iso.prefix != SANDBOX:
             cmd.append("--no-sandbox")

@@ -22,7 +22,7 @@ from .. import linux
 from ..protocol import SCRATCH_CAP
 
 SCRATCH = ("/tmp", "/var/tmp", "/dev/shm", "/run")
-NOT_READ_ONLY = ("/proc", "/dev", "/sys")
+NOT_READ_ONLY = ("/proc", "/dev")  # /dev: CUDA opens its device nodes read-write
 
 
 def _inside(path: str, folder: str) -> bool:
