@@ -16,8 +16,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-MNT_DETACH = 2
+MS_REMOUNT, MS_BIND = 32, 4096
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 
 
@@ -90,19 +89,6 @@ def anon_bytes(pid: int | str = "self") -> int:
         return 0
 
 
-def pss_bytes(pid: int) -> int:
-    """Proportional resident memory: shared pages split between their users, so a sum over a group
-    of forked processes counts torch's pages once, not once per child."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
-            for line in f:
-                if line.startswith(b"Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return rss_bytes(pid)
-
-
 def thread_count(pid: int | str = "self") -> int:
     """Tasks of a process, however they were started (threading, _thread, C code)."""
     try:
@@ -172,13 +158,6 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
     if libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
-
-
-def umount(target: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.umount2(target.encode(), MNT_DETACH) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"umount {target}: {os.strerror(err)}")
 
 
 @dataclass(frozen=True)

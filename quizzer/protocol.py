@@ -107,14 +107,6 @@ class Outcome:
             return "it ran without raising"
         return describe_value(self.value)
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any], device: str = "", round_trip: float = 0.0) -> Outcome:
-        """Kept for callers that build outcomes by hand; worker lines go through `from_wire`."""
-        result = _outcome(data, device, round_trip)
-        if isinstance(result, ProtocolError):
-            return cls(status=Status.CRASHED, detail=f"malformed outcome: {result.reason}", device=device)
-        return result
-
 
 def describe_value(value: dict[str, Any]) -> str:
     kind = value.get("type")

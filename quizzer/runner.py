@@ -116,10 +116,6 @@ def _probe(prefix: tuple[str, ...]) -> str:
     return f"the kernel refused namespaces ({lines[-1] if lines else f'exit code {proc.returncode}'})"
 
 
-def isolation_prefix() -> tuple[str, ...]:
-    return isolation().prefix
-
-
 def default_device() -> str:
     return os.environ.get("QUIZZER_DEVICE", "auto") or "auto"
 
@@ -411,8 +407,3 @@ def _kill_worker(proc: subprocess.Popen) -> None:
             proc.stdin.close()
     except OSError:
         pass
-
-
-def kill_session(sid: int) -> None:
-    """Kept for callers of the old name."""
-    linux.kill_session(sid)

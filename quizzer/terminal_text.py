@@ -21,7 +21,3 @@ def visible(text: str) -> str:
     """`text` with control characters other than newline and tab written as `\\x1b`-style escapes."""
     return _CONTROL.sub(_escape, text)
 
-
-def has_control(text: str) -> bool:
-    """Whether `visible` would change `text`."""
-    return _CONTROL.search(text) is not None

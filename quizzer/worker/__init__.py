@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 
 # Must be set before torch is imported: forked children inherit an OpenMP pool otherwise.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

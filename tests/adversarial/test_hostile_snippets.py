@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 import quizzer.runner
-from quizzer.runner import Outcome, Runner
+from quizzer.protocol import Outcome
+from quizzer.runner import Runner
 
 from ..conftest import make_card
 
