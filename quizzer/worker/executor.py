@@ -192,6 +192,9 @@ def executor_main(req_fd: int, res_fd: int, device_choice: str, workdir: str) ->
             outcome["left_children"] = True
         outcome["id"] = request["id"]
         text = encode_capped(outcome)
+        if text is None and isinstance(outcome.get("value"), dict) and "data" in outcome["value"]:
+            outcome["value"].update(data=None, truncated=True)  # e.g. 4,096 long strings: keep the summary
+            text = encode_capped(outcome)
         if text is None:
             for key in ("value", "error", "stdout", "stderr", "warnings"):
                 outcome.pop(key, None)

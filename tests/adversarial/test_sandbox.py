@@ -272,6 +272,11 @@ def test_huge_object_arrays_are_summarised_not_sent(boxed):
     assert o.status == "value" and o.value["data"] is None and o.value["truncated"]
 
 
+def test_a_value_too_large_to_send_keeps_its_summary(boxed):
+    o = run(boxed, "", "['y' * 600] * 4000")  # 2.4 MB of data: over the 1 MB cap
+    assert o.status == "value" and o.value["type"] == "list" and o.value["data"] is None and o.value["truncated"]
+
+
 def test_a_flood_on_the_result_pipe_stops_at_the_deadline(boxed):
     code = "import os\nchunk = b'[' * (1 << 20)\nfor _ in range(400):\n    for fd in range(3, 32):\n" \
            "        try: os.write(fd, chunk)\n        except OSError: pass"
