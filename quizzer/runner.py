@@ -113,7 +113,7 @@ def _probe(prefix: tuple[str, ...]) -> str:
     if proc.returncode == 0:
         return ""
     lines = proc.stderr.strip().splitlines()
-    return f"namespaces are not available here ({lines[-1] if lines else f'exit code {proc.returncode}'})"
+    return f"namespaces are not available here ({lines[0] if lines else f'exit code {proc.returncode}'})"
 
 
 def default_device() -> str:
