@@ -15,7 +15,8 @@ from typing import Any
 from .deck import Card, Deck
 from .grading import NotAskable, grade, right_choice
 from .kinds import Kind, spec
-from .runner import Outcome, Runner
+from .protocol import Outcome
+from .runner import Runner
 
 BROKEN_ERRORS = {"NameError", "SyntaxError", "ImportError", "ModuleNotFoundError", "IndentationError", "UnboundLocalError"}
 

@@ -17,9 +17,10 @@ from .deck import DeckError, load_decks, requires_problem
 from .in_flight import InFlight
 from .library import open_library
 from .pending import apply_pending
-from .runner import Runner, WorkerFailed
+from .runner import Runner, WorkerFailed, database_files
 from .settings import SettingError, check_all
 from .store import Store, StoreError, default_db_path, store_error, study_day
+from .terminal_text import visible
 
 MAX_NEW = 10_000  # new cards a day: more is a typo, and SQLite integers stop at 2**63 anyway
 MAX_LIMIT = 100_000
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(message, file=sys.stderr)
+    print(visible(message), file=sys.stderr)
     return 1
 
 
@@ -178,7 +179,7 @@ def cmd_study(args: argparse.Namespace) -> int:
             counts = session.counts()
             print(f"{counts['review']} due, {counts['new']} new today")
             for item in session.queue:
-                print(f"  {item.state.card.deck_id}/{item.state.card.id}: {item.state.card.question}")
+                print(visible(f"  {item.state.card.deck_id}/{item.state.card.id}: {item.state.card.question}"))
             return 0
         from .tui.app import QuizzerApp
 
@@ -220,23 +221,24 @@ def cmd_add_deck(args: argparse.Namespace) -> int:
     with _open(args) as store:  # an unusable database is said before the cards are run, not after
         if not args.no_check:
             cards = [c for d in decks for c in d.cards]
-            with Runner() as runner:
+            db = Path(args.db).expanduser().resolve() if args.db else default_db_path().resolve()
+            with Runner(hide=[str(p) for p in (db.parent, *database_files(db))]) as runner:  # the cards cannot see it
                 bad = [r for r in check_cards(cards, {runner.wait_ready().device: runner}) if not r.ok]
             if bad:
                 paths = {d.id: d.path for d in decks}
                 for r in bad:
                     for flag in r.flags:
-                        print(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}", file=sys.stderr)
+                        print(visible(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}"), file=sys.stderr)
                 print(f"nothing imported: fix the {len(bad)} card(s) above, or pass --no-check", file=sys.stderr)
                 return 1
         reports = store.import_decks(decks)
     for done in reports:
-        print(f"{done.deck_id}: {len(done.added)} added, {len(done.updated)} updated, {len(done.unchanged)} unchanged, "
-              f"{len(done.removed)} removed")
+        print(visible(f"{done.deck_id}: {len(done.added)} added, {len(done.updated)} updated, "
+                      f"{len(done.unchanged)} unchanged, {len(done.removed)} removed"))
         if done.code_changed:
-            print(f"  code changed (history kept, worth a fresh look): {', '.join(done.code_changed)}")
+            print(visible(f"  code changed (history kept, worth a fresh look): {', '.join(done.code_changed)}"))
         if done.removed:
-            print(f"  removed (history kept): {', '.join(done.removed)}")
+            print(visible(f"  removed (history kept): {', '.join(done.removed)}"))
     return 0
 
 
@@ -263,14 +265,16 @@ def _check(args: argparse.Namespace) -> int:
 
     decks, errors = _resolve_targets(args)
     for e in errors:  # in both modes: a person watching sees them at once; --json also carries them
-        print(e, file=sys.stderr)
+        print(visible(str(e)), file=sys.stderr)
     reports: list = []
     labels: dict[str, str] = {}
+    sandbox: dict[str, dict] = {}
     notes: dict[str, list[str]] = {d.id: [] for d in decks}
     if decks:
-        reports, labels = _run_checks(args, decks, notes)
+        reports, labels, sandbox = _run_checks(args, decks, notes)
     summaries = summarise_decks(decks, reports, list(labels), notes)
     result = check_json(labels, reports, summaries, [e.to_json() for e in errors])
+    result["sandbox"] = sandbox  # which guards were active on each device
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -283,7 +287,7 @@ def _check(args: argparse.Namespace) -> int:
                 print(f"  {ALL_DECKS:<{width}}  {total_balance(summaries, device).summary()}")
             for s in summaries:
                 for warning in s.warnings:
-                    print(f"warning: {s.path}: {warning}")
+                    print(visible(f"warning: {s.path}: {warning}"))
         ran = sum(1 for r in reports if r.outcomes)
         n = result["warnings"]
         line = (f"{len(reports)} cards ({ran} run on {', '.join(labels.values()) or 'no device'}): "
@@ -294,7 +298,8 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if errors or result["failed"] or (args.strict and result["warnings"]) else 0
 
 
-def _run_checks(args: argparse.Namespace, decks: list, notes: dict[str, list[str]]) -> tuple[list, dict[str, str]]:
+def _run_checks(args: argparse.Namespace, decks: list,
+                notes: dict[str, list[str]]) -> tuple[list, dict[str, str], dict[str, dict]]:
     """Check every card of `decks` on the chosen devices, printing progress unless --json."""
     from .check import check_cards
 
@@ -305,22 +310,25 @@ def _run_checks(args: argparse.Namespace, decks: list, notes: dict[str, list[str
             return
         mark = "FAIL" if report.flags else "warn" if report.warnings else "ok  "
         outcomes = "  ".join(f"[{d}] {o.describe().splitlines()[0][:70]}" for d, o in report.outcomes.items())
-        print(f"{mark} {report.card.deck_id}/{report.card.id}  {outcomes or '(recall: not run)'}")
+        print(visible(f"{mark} {report.card.deck_id}/{report.card.id}  {outcomes or '(recall: not run)'}"))
         where = f"{paths[report.card.deck_id]}:{report.card.line}"
         for flag in report.flags:
-            print(f"     {where}: {flag}")
+            print(visible(f"     {where}: {flag}"))
         for warning in report.warnings:
-            print(f"     {where}: warning: {warning}")
+            print(visible(f"     {where}: warning: {warning}"))
 
     runners = _runners(args.device, quiet=args.json)
     try:
         labels = {name: r.wait_ready().device_label for name, r in runners.items()}
+        sandbox = {name: {"off": r.sandbox_off, "guards": list(r.info.guards)} for name, r in runners.items()}
+        for off in sorted({r.sandbox_off for r in runners.values()} - {""}):
+            print(off, file=sys.stderr)
         for deck in decks:
             for runner in runners.values():
                 problem = requires_problem(deck, runner.info.torch_version)
                 if problem:
                     notes[deck.id].append(problem)
-        return check_cards([c for d in decks for c in d.cards], runners, progress), labels
+        return check_cards([c for d in decks for c in d.cards], runners, progress), labels, sandbox
     finally:
         for r in runners.values():
             r.close()
@@ -409,7 +417,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         table.add_column(col.replace("_", " "), justify="left" if col == "deck" else "right")
     for d in decks:
         retention = "–" if d["retention_30d"] is None else f"{d['retention_30d']:.0%}"
-        table.add_row(d["deck"], *(str(d[c]) for c in columns[1:-1]), retention)
+        table.add_row(visible(str(d["deck"])), *(str(d[c]) for c in columns[1:-1]), retention)
     console.print(table)
     if store.read_only:
         print(f"(read-only: {store.path} cannot be written, so it was read as it is)", file=sys.stderr)
@@ -430,7 +438,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for col in ("tag", "accuracy", "right", "reviews"):
             weak.add_column(col, justify="left" if col == "tag" else "right")
         for r in dash.weakest_topics:
-            weak.add_row(r.key, f"{r.retention:.0%}", str(r.right), str(r.total))
+            weak.add_row(visible(r.key), f"{r.retention:.0%}", str(r.right), str(r.total))
         console.print(weak)
     else:
         console.print("weakest topics: none (no topic has a wrong answer in the last 30 days)")

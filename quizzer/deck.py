@@ -18,6 +18,8 @@ from .answers import Unparsed
 from .kinds import Kind, parse_answer
 from .kinds import spec as kind_spec
 
+from .terminal_text import visible
+
 if TYPE_CHECKING:
     import yaml
 
@@ -422,7 +424,8 @@ class _Validator:
                         cards.append(card)
         if self.problems:
             raise DeckError(sorted(self.problems, key=lambda p: p.line))
-        return Deck(deck_id, title, description, tuple(cards), requires, self.name, source_hash)
+        return Deck(deck_id, visible(title) if title else title, visible(description) if description else description,
+                    tuple(cards), requires, self.name, source_hash)
 
     def card(self, node: yaml.Node, deck_id: str, index: int) -> Card | None:
         before = len(self.problems)
@@ -487,8 +490,10 @@ class _Validator:
         self.check_expect(fields.get("expect"), expect, kind, choices, where)
         if len(self.problems) > before or kind is None or card_id is None or question is None:
             return None
-        return Card(deck_id, card_id, kind, question, code, ask, choices, answer, explain, tags, source, expect, device,
-                    timeout, line)
+        # display text is made terminal-safe here; code and ask must run exactly as written
+        return Card(deck_id, card_id, kind, visible(question), code, ask, tuple(visible(c) for c in choices),
+                    answer if answer is None else visible(answer), explain if explain is None else visible(explain),
+                    tags, source, expect, device, timeout, line)
 
     def expect(self, node: yaml.Node | None, where: str) -> str | dict[str, str] | None:
         if node is None or node.tag == "tag:yaml.org,2002:null":

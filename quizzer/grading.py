@@ -25,7 +25,7 @@ from .kinds import (
     truth_shape,
     truth_value,
 )
-from .runner import Outcome
+from .protocol import Outcome
 
 __all__ = ["NotAskable", "Status", "Verdict", "describe_truth", "grade", "right_choice",
            "truth_bool", "truth_dtype", "truth_shape", "truth_value"]

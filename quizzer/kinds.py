@@ -31,7 +31,7 @@ from .answers import (
     show_value,
     values_equal,
 )
-from .runner import Outcome
+from .protocol import Outcome
 
 
 class Kind(StrEnum):

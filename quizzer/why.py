@@ -1,4 +1,4 @@
-"""Why the run did what it did: a trace (from `quizzer/tracing.py`) -> a why-panel -> Rich tables.
+"""Why the run did what it did: a trace (from `quizzer/worker/tracing.py`) -> a why-panel -> Rich tables.
 
 Torch-free and Textual-free, so the CLI (`quizzer explain`) and the TUI share it. `build(trace)`
 picks the one pattern that explains the run (the failing call first, then the call that made the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from quizzer.deck import bundled_deck_dir, load_decks
-from quizzer.tracing import MAX_BYTES, MAX_CALLS
+from quizzer.worker.tracing import MAX_BYTES, MAX_CALLS
 
 from .conftest import make_card
 

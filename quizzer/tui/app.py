@@ -90,7 +90,8 @@ class QuizzerApp(App[None]):
             self.call_from_thread(self.notify, f"{exc}. Cards cannot be checked; try --device cpu.",
                                   title="Snippets cannot run", severity="error", timeout=15)
             return
-        self.call_from_thread(self._badge, info.device_label, "ready")
+        off = getattr(self.runner, "sandbox_off", "")  # said once, on the badge: "cpu · sandbox off: <reason>"
+        self.call_from_thread(self._badge, f"{info.device_label} · {off}" if off else info.device_label, "ready")
 
     def _badge(self, label: str, state: str) -> None:
         self.badge = (label, state)

@@ -1,9 +1,15 @@
 """Hostile card snippets against a real CPU worker. For each: a clear outcome (status plus detail or
 error type) within the card's timeout plus a few seconds, no process left behind, and the next card
-still runs normally."""
+still runs normally.
+
+`hostile` runs in the sandbox where this machine allows it; `fallback` is the worker quizzer starts
+where the kernel refuses namespaces (QUIZZER_ISOLATE=0): its guards (process groups, orphan sweep,
+per-process limits) are tested on their own, from the host, with marker files in tmp_path. The
+sandbox itself is tested in test_sandbox.py."""
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import threading
@@ -14,7 +20,8 @@ from pathlib import Path
 import pytest
 
 import quizzer.runner
-from quizzer.runner import Outcome, Runner, isolation_prefix
+from quizzer.protocol import Outcome
+from quizzer.runner import Runner
 
 from ..conftest import make_card
 
@@ -27,6 +34,18 @@ def hostile():
     """A worker of its own: these cards kill it on purpose, the session `runner` stays clean."""
     with Runner("cpu") as r:
         r.wait_ready()
+        yield r
+
+
+@pytest.fixture(scope="module")
+def fallback():
+    """A worker started without the sandbox, as where the kernel does not allow namespaces."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QUIZZER_ISOLATE", "0")
+        r = Runner("cpu")  # decides its guards here, once
+    with r:
+        r.wait_ready()
+        assert r.sandbox_off == "sandbox off: turned off by QUIZZER_ISOLATE=0" and not r.sandboxed
         yield r
 
 
@@ -76,12 +95,18 @@ def wait_gone(pids: list[int] | None = None, *, group: int | None = None, limit:
 
 
 def assert_only_zygote_and_executor(runner: Runner) -> None:
-    """The worker's session holds exactly the zygote and one executor: nothing a snippet started."""
-    sid = runner._proc.pid  # the zygote leads the session the client started it in
+    """The worker's session holds exactly the zygote and one executor (and, sandboxed, the `unshare`
+    that started it): nothing a snippet started. Sandboxed, the namespace's own /proc agrees."""
+    sid = runner._proc.pid  # the zygote (or unshare) leads the session the client started it in
+    expected = 3 if runner.sandboxed else 2
     deadline = time.monotonic() + 3
-    while len(members := _living(lambda st: st[3] == sid)) != 2 and time.monotonic() < deadline:
+    while len(members := _living(lambda st: st[3] == sid)) != expected and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(members) == 2, [(p, _stat(p)) for p in members]
+    assert len(members) == expected, [(p, _stat(p)) for p in members]
+    if runner.sandboxed:
+        inside = runner.run(make_card("import os", "sorted(int(p) for p in os.listdir('/proc') if p.isdigit())"),
+                            fresh=True)
+        assert inside.value["data"][0] == 1 and len(inside.value["data"]) == 2, inside
 
 
 # -- time and space ----------------------------------------------------------------------------
@@ -159,13 +184,13 @@ while True:
 """
 
 
-def test_fork_bomb_times_out_and_its_whole_group_is_killed(hostile, tmp_path):
+def test_fork_bomb_times_out_and_its_whole_group_is_killed(fallback, tmp_path):
     marker = tmp_path / "pgid"
-    o = run(hostile, FORK_BOMB.format(marker=str(marker)), timeout=2.0)
+    o = run(fallback, FORK_BOMB.format(marker=str(marker)), timeout=2.0)
     assert o.status == "timeout" and o.detail == "timed out after 2 s"
     group = int(marker.read_text())
     assert wait_gone(group=group) == [], "processes of the killed group survived"
-    assert_only_zygote_and_executor(hostile)
+    assert_only_zygote_and_executor(fallback)
 
 
 def test_fork_that_returns_twice_answers_once(hostile):
@@ -174,12 +199,12 @@ def test_fork_that_returns_twice_answers_once(hostile):
     assert_only_zygote_and_executor(hostile)
 
 
-def test_child_that_leaves_the_process_group_is_killed(hostile):
+def test_child_that_leaves_the_process_group_is_killed(fallback):
     code = "import os, time\npid = os.fork()\nif pid == 0:\n    os.setsid()\n    time.sleep(1000)\n    os._exit(0)"
-    o = run(hostile, code, "pid", kind="value")
+    o = run(fallback, code, "pid", kind="value")
     assert o.status == "value"
     assert wait_gone([o.value["data"]]) == [], "a setsid()'d child outlived its card"
-    assert_only_zygote_and_executor(hostile)
+    assert_only_zygote_and_executor(fallback)
 
 
 DAEMON = """
@@ -198,11 +223,11 @@ grandchild = int(os.read(r, 32))
 """
 
 
-def test_double_forked_daemon_is_killed(hostile):
-    o = run(hostile, DAEMON, "grandchild", kind="value")
+def test_double_forked_daemon_is_killed(fallback):
+    o = run(fallback, DAEMON, "grandchild", kind="value")
     assert o.status == "value"
     assert wait_gone([o.value["data"]]) == [], "a daemonised grandchild outlived its card"
-    assert_only_zygote_and_executor(hostile)
+    assert_only_zygote_and_executor(fallback)
 
 
 def test_exit_and_crash_are_crashed_outcomes(hostile):
@@ -212,13 +237,13 @@ def test_exit_and_crash_are_crashed_outcomes(hostile):
     assert (o.status, o.detail) == ("crashed", "the snippet killed its process (signal SIGSEGV)")
 
 
-def test_children_of_a_crashed_executor_are_killed(hostile, tmp_path):
+def test_children_of_a_crashed_executor_are_killed(fallback, tmp_path):
     marker = tmp_path / "child"
     code = f"import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(1000)\nopen({str(marker)!r}, 'w').write(str(pid))\nos._exit(3)"
-    o = run(hostile, code)
+    o = run(fallback, code)
     assert (o.status, o.detail) == ("crashed", "the snippet ended its process (exit code 3)")
     assert wait_gone([int(marker.read_text())]) == []
-    assert_only_zygote_and_executor(hostile)
+    assert_only_zygote_and_executor(fallback)
 
 
 @pytest.mark.parametrize("code, error", [
@@ -265,20 +290,20 @@ def test_thread_left_running_does_not_reach_the_next_card(hostile):
     assert o.status == "value" and o.value["data"] == 3
 
 
-def test_killing_the_zygote_is_a_crash_and_the_worker_comes_back(hostile, tmp_path):
+def test_killing_the_zygote_is_a_crash_and_the_worker_comes_back(fallback, tmp_path):
     marker = tmp_path / "child"
     code = f"import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(1000)\nopen({str(marker)!r}, 'w').write(str(pid))\nos.kill(os.getppid(), 9)"
-    o = run(hostile, code)
+    o = run(fallback, code)
     assert (o.status, o.detail) == ("crashed", "the worker process ended")
     assert wait_gone([int(marker.read_text())]) == [], "a child outlived the zygote it killed"
-    assert_only_zygote_and_executor(hostile)
+    assert_only_zygote_and_executor(fallback)
 
 
-def test_stopping_the_zygote_is_a_crash_and_the_worker_comes_back(hostile, monkeypatch):
+def test_stopping_the_zygote_is_a_crash_and_the_worker_comes_back(fallback, monkeypatch):
     monkeypatch.setattr(quizzer.runner, "SLACK", 1.0)  # how long the client waits past the card's timeout
-    o = run(hostile, "import os, signal, time\nos.kill(os.getppid(), signal.SIGSTOP)\ntime.sleep(100)", timeout=1.0)
+    o = run(fallback, "import os, signal, time\nos.kill(os.getppid(), signal.SIGSTOP)\ntime.sleep(100)", timeout=1.0)
     assert (o.status, o.detail) == ("crashed", "the worker stopped answering")
-    assert_only_zygote_and_executor(hostile)
+    assert_only_zygote_and_executor(fallback)
 
 
 def test_setsid_in_the_executor_is_refused(hostile):
@@ -301,11 +326,11 @@ def test_closing_the_protocol_fds_is_a_crash(hostile):
 
 
 # -- files and network -----------------------------------------------------------------------------
-def test_writing_outside_the_temp_dir_is_not_prevented(hostile, tmp_path):
-    """Documented gap: snippets run with the learner's file permissions (the user namespace maps to
-    the same uid). What quizzer does promise is a fresh, empty temporary working directory per card."""
+def test_writing_outside_the_temp_dir_is_not_prevented(fallback, tmp_path):
+    """Without the sandbox, snippets run with the learner's file permissions. What quizzer does
+    promise even then is a fresh, empty temporary working directory per card."""
     outside = tmp_path / "escaped.txt"
-    o = run(hostile, f"import os\nopen({str(outside)!r}, 'w').write('x')\nopen('inside.txt', 'w').write('y')", "os.getcwd()",
+    o = run(fallback, f"import os\nopen({str(outside)!r}, 'w').write('x')\nopen('inside.txt', 'w').write('y')", "os.getcwd()",
             kind="value")
     assert o.status == "value" and outside.read_text() == "x"
     cwd = o.value["data"]
@@ -329,19 +354,19 @@ def listener():
     server.close()
 
 
-def _needs_isolation() -> None:
-    if not isolation_prefix():
+def _needs_isolation(runner: Runner) -> None:
+    if "network namespace" not in runner.info.guards:
         pytest.skip("unshare --user --net is not available here: snippets share the machine's network")
 
 
 def test_no_network_to_localhost(hostile, listener):
-    _needs_isolation()
+    _needs_isolation(hostile)
     o = run(hostile, f"import socket\ns = socket.socket()\ns.settimeout(0.5)\ns.connect(('127.0.0.1', {listener}))")
     assert o.status == "raised" and "OSError" in o.error["mro"], o
 
 
 def test_no_network_to_the_outside(hostile):
-    _needs_isolation()
+    _needs_isolation(hostile)
     o = run(hostile, "import socket\nsocket.create_connection(('192.0.2.1', 80), timeout=0.5)")
     assert o.status == "raised" and "OSError" in o.error["mro"], o
 
@@ -360,6 +385,7 @@ def test_temp_dirs_are_removed_even_when_the_zygote_is_killed(tmp_path, monkeypa
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setenv("QUIZZER_ISOLATE", "0")  # sandboxed, the zygote cannot be killed from inside
     with Runner("cpu") as r:
         r.wait_ready()
         o = r.run(make_card("import os\nopen('f.txt', 'w').write('x')\nos.kill(os.getppid(), 9)", timeout=2.0))
@@ -373,17 +399,17 @@ def test_temp_dirs_are_removed_even_when_the_zygote_is_killed(tmp_path, monkeypa
 
 def test_a_replaced_workers_end_does_not_fail_the_new_workers_cards(monkeypatch):
     """The old worker's reader sees EOF after a restart: that must not touch the new worker's state."""
-    monkeypatch.setattr(quizzer.runner, "kill_session", lambda sid: None)
+    monkeypatch.setattr(quizzer.runner, "_kill_worker", lambda proc: None)
     r = Runner("cpu")
 
     class Gone:
         pid = -1
-        stdout: list[bytes] = []
+        stdout = io.BytesIO(b"")
 
     new_card: Future = Future()
     r._proc = object()  # the new worker, still starting
     r._pending[1] = (new_card, time.perf_counter(), 5.0)
-    reader = threading.Thread(target=r._read, args=(Gone(),))
+    reader = threading.Thread(target=r._read, args=(Gone(), ""))
     reader.start()
     reader.join(5)
     assert not new_card.done() and not r.ready.is_set() and r.failure is None

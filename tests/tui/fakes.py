@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 
-from quizzer.runner import Outcome, WorkerInfo
+from quizzer.protocol import Outcome
+from quizzer.runner import WorkerInfo
 
 
 class CannedRunner:
@@ -30,3 +31,6 @@ class CannedRunner:
 
     def close(self) -> None:
         pass
+
+    def cancel(self, card) -> bool:
+        return False

@@ -316,3 +316,35 @@ async def test_the_verdict_shows_why_from_the_run_and_e_opens_try_it(db, runner)
         await grade_with(pilot, "enter")
     with Store(db) as s:
         assert [(r["card_id"], r["verdict"]) for r in s.reviews()] == [("shape", "wrong")]
+
+
+async def test_skipping_a_slow_card_stops_its_run_so_the_next_is_not_held_behind_it(tmp_path, runner):
+    import time
+
+    deck = """\
+id: slow
+title: Slow deck
+cards:
+  - id: sleeper
+    kind: raises
+    question: What happens?
+    code: |
+      import time
+      time.sleep(40)
+    timeout: 60
+  - id: quick
+    kind: shape
+    question: Shape?
+    code: x = torch.ones(2, 3)
+    ask: x
+"""
+    path = tmp_path / "slow.db"
+    with Store(path) as s:
+        s.import_decks([parse_deck(deck.encode(), "slow.yaml")])
+    app = app_for(path, runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)  # the sleeper is running now, precomputed
+        await pilot.press("ctrl+k")
+        start = time.monotonic()
+        await type_answer(pilot, "2x3")
+        assert "✓ Right" in text(app, "#verdict") and time.monotonic() - start < 15

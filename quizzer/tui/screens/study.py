@@ -317,6 +317,8 @@ class StudyScreen(Screen[None]):
             self.show_card()
 
     def action_skip(self) -> None:
+        if self.card is not None:
+            self.quizzer.runner.cancel(self.card)  # a slow run is stopped, so the next card is not held behind it
         self.session.skip()
         self.show_card()
 

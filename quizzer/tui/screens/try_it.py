@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
 from ...deck import Card
-from ...runner import SLACK, Outcome
+from ...protocol import SLACK, Outcome
 from ...why import build, render
 
 # Pygments token type (its first matching ancestor) -> a TextArea theme highlight name.

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from ...deck import Card
+from ...terminal_text import visible
 
 
 def shown_ask(card: Card) -> str | None:
@@ -24,8 +25,9 @@ def shown_ask(card: Card) -> str | None:
 def code_renderable(card: Card, *, dark: bool, highlight: bool) -> RenderableType:
     """Code with line numbers, then `>>> ask`: everything the truth depends on, before answering."""
     ask = shown_ask(card)
+    ask = visible(ask) if ask else ask  # code runs as written but is shown with control characters escaped
     parts: list[RenderableType] = []
-    code = card.code.rstrip("\n")
+    code = visible(card.code.rstrip("\n"))
     if highlight:
         from rich.syntax import Syntax  # pygments costs ~100 ms: not before the first paint
 

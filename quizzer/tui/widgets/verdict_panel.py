@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from ...deck import Card
 from ...grading import Verdict
-from ...runner import Outcome
+from ...protocol import Outcome
 from ...why import build, render
 
 
