@@ -118,7 +118,12 @@ def test_full_disk_every_command(tmp_path, capsys, monkeypatch, write_deck, real
         return db
 
     monkeypatch.setattr(store_module.sqlite3, "connect", full)
-    deck = write_deck(SMALL_DECK)
+    # big enough that it cannot fit in the free room of pages the file already has
+    deck = write_deck(SMALL_DECK + "".join(f"""  - id: filler-{i}
+    kind: recall
+    question: Filler {i}?
+    answer: {"x" * 3000}
+""" for i in range(40)))
     fresh = tmp_path / "fresh.db"
     code, _, err = run(capsys, "stats", "--db", str(fresh))
     assert code == 1 and "the disk is full" in one_line_naming(err, fresh)
