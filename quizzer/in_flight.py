@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -72,3 +75,32 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+class Flights:
+    """The cards handed to the worker, in order; the mark names the one the worker is running now.
+
+    The worker runs requests one at a time, first in first out, so the card in flight is the oldest
+    whose outcome has not come back. The study screen hands over the current card and the next one
+    (precompute): marking the current card alone would blame it for what the next one did."""
+
+    def __init__(self, marker: InFlight) -> None:
+        self.marker = marker
+        self._lock = threading.Lock()
+        self._queue: list[tuple[tuple[str, str], Future[Any]]] = []
+
+    def track(self, key: tuple[str, str], future: Future[Any]) -> None:
+        with self._lock:
+            if future.done() or any(f is future for _, f in self._queue):
+                return
+            self._queue.append((key, future))
+        future.add_done_callback(lambda _: self._update())
+        self._update()
+
+    def _update(self) -> None:
+        with self._lock:  # the marker is written under the lock, so marks never land out of order
+            self._queue = [(k, f) for k, f in self._queue if not f.done()]
+            if self._queue:
+                self.marker.mark(*self._queue[0][0])
+            else:
+                self.marker.clear()

@@ -84,6 +84,13 @@ class _Done:
     requeued: bool
 
 
+@dataclass(frozen=True)
+class _Suspended:
+    """A suspend, kept so that undo can take it back like a grade."""
+
+    item: QueueItem
+
+
 @dataclass
 class StudySession:
     store: Store
@@ -92,6 +99,7 @@ class StudySession:
     limit: int | None = None
     queue: list[QueueItem] = field(default_factory=list)
     done: list[_Done] = field(default_factory=list)
+    undoable: list[_Done | _Suspended] = field(default_factory=list)  # newest last: what ctrl+z takes back
     day: date | None = None  # the study day; default: today's, never before the newest logged day
     tags: list[str] | None = None  # a topic session: only cards with one of these tags
     max_interval: int = field(default_factory=max_interval)
@@ -218,6 +226,7 @@ class StudySession:
             fresh = self.store.card_state(*item.key)
             self.queue.insert(min(AGAIN_GAP, len(self.queue)), QueueItem(fresh, Source.AGAIN))
         self.done.append(_Done(item, review, seconds, requeued))
+        self.undoable.append(self.done[-1])
         return review
 
     def skip(self) -> None:
@@ -227,16 +236,24 @@ class StudySession:
 
     def suspend(self) -> None:
         if self.queue:
-            item = self.queue.pop(0)
+            item = self.queue[0]
             self.store.set_suspended(*item.key, True)
             self.queue = [i for i in self.queue if i.key != item.key]
+            self.undoable.append(_Suspended(item))
 
     def undo(self) -> QueueItem | None:
-        """Take back the last grade: the card's SM-2 state is restored and it is asked again now."""
-        if not self.done:
+        """Take back the last grade or suspend: the card is restored as it was and asked again now."""
+        if not self.undoable:
             return None
-        last = self.done[-1]
+        last = self.undoable[-1]
+        if isinstance(last, _Suspended):
+            self.store.set_suspended(*last.item.key, False)
+            self.undoable.pop()
+            restored = QueueItem(self.store.card_state(*last.item.key), last.item.source)
+            self.queue.insert(0, restored)
+            return restored
         self.store.undo_last_review(expect=last.item.key)  # raises, changing nothing, if it is not ours
+        self.undoable.pop()
         self.done.pop()
         if last.requeued:
             for i, item in enumerate(self.queue):

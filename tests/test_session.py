@@ -249,3 +249,13 @@ def test_a_drill_that_is_also_due_is_queued_once_in_order(store):
     store.db.execute("UPDATE cards SET due = ? WHERE card_id = 'c0'", (D0.isoformat(),))  # and also due today
     # c0 and c4 have no earlier log rows, so both count as today's new cards: a limit of 3 leaves one
     assert ids(StudySession(store, new_limit=3, day=D0)) == [("c0", "again"), ("c3", "review"), ("c1", "new")]
+
+
+def test_undo_takes_back_a_suspend_too(session):
+    first = session.current.key
+    session.suspend()
+    assert session.store.card_state(*first).suspended and session.current.key != first
+    restored = session.undo()
+    assert restored.key == first and session.current.key == first
+    assert not session.store.card_state(*first).suspended
+    assert session.undo() is None  # nothing else to take back

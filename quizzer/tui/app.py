@@ -9,6 +9,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from ..in_flight import InFlight
 from ..runner import Runner, WorkerFailed
 from ..session import StudySession
 from ..store import Store
@@ -129,3 +130,4 @@ class QuizzerApp(App[None]):
     def on_unmount(self) -> None:
         if self.own_runner:
             self.runner.close()
+        InFlight.for_db(self.store.path).clear()  # a clean exit: whatever was running did not kill us

@@ -133,3 +133,23 @@ def test_limit_counts_every_card_shown(db):
             session.answer(grade=1, correct=False, answer="?", seconds=1.0)  # every miss comes back again
         assert len(shown) == 3 and shown[2] == shown[0] and session.total == 3
         assert session.queue  # repeats still owed wait for another session: the limit is what was asked
+
+
+def test_the_mark_names_the_card_the_worker_is_running_not_the_one_on_screen(tmp_path):
+    """The current card and the next are handed over together; the next one runs second."""
+    from concurrent.futures import Future
+
+    from quizzer.in_flight import Flights, InFlight
+
+    marker = InFlight.for_db(tmp_path / "q.db")
+    flights = Flights(marker)
+    current, following = Future(), Future()
+    flights.track(("d", "current"), current)
+    flights.track(("d", "next"), following)
+    assert json.loads(marker.path.read_text())["card"] == "current"
+    current.set_result("done")
+    assert json.loads(marker.path.read_text())["card"] == "next"  # the worker is on the next one now
+    following.set_result("done")
+    assert not marker.path.exists()  # nothing in flight: nothing to blame after a crash
+    flights.track(("d", "cached"), current)  # an outcome already back is never marked
+    assert not marker.path.exists()

@@ -25,6 +25,7 @@ from textual.widgets import Footer, Static
 
 from ...deck import Card
 from ...grading import Status, Verdict, grade
+from ...in_flight import Flights, InFlight
 from ...kinds import Control, spec
 from ...scheduler import Grade
 from ...session import GradeOption, QueueItem, StudySession
@@ -82,6 +83,7 @@ class StudyScreen(Screen[None]):
     def __init__(self, session: StudySession) -> None:
         super().__init__()
         self.session = session
+        self.flights = Flights(InFlight.for_db(session.store.path))  # a card that kills the app is not rerun
         self.phase = Phase.QUESTION
         self.item: QueueItem | None = None
         self.shown_at = time.monotonic()
@@ -134,7 +136,7 @@ class StudyScreen(Screen[None]):
         if action == "accept":
             return self.phase in (Phase.VERDICT, Phase.REVEALED, Phase.UNRUN)
         if action == "undo":
-            return bool(self.session.done) and self.phase not in (Phase.RUNNING, Phase.SAVING)
+            return bool(self.session.undoable) and self.phase not in (Phase.RUNNING, Phase.SAVING)
         if action in ("skip", "suspend"):
             return self.item is not None and self.phase is not Phase.SAVING
         return True
@@ -175,7 +177,7 @@ class StudyScreen(Screen[None]):
         """Run this card and the next while the learner reads, so Enter finds the outcome waiting."""
         for item in (self.session.current, self.session.upcoming):
             if item is not None and item.state.card.executable:
-                self.quizzer.runner.submit(item.state.card, trace=True)
+                self.flights.track(item.key, self.quizzer.runner.submit(item.state.card, trace=True))
 
     # -- answering ----------------------------------------------------------------------------
     @on(AnswerBox.Submitted)
@@ -200,6 +202,7 @@ class StudyScreen(Screen[None]):
     async def grade_answer(self, card: Card, text: str, seconds: float) -> None:
         runner = self.quizzer.runner
         future = runner.submit(card, trace=True)
+        self.flights.track(card.key, future)
         if not future.done():
             waiting = "running the snippet…" if runner.ready.is_set() else f"warming up {self.quizzer.device_choice}…"
             self.query_one(AnswerBox).show_hint(waiting)
@@ -313,7 +316,7 @@ class StudyScreen(Screen[None]):
             self.notify(str(exc), severity="warning", timeout=6)
             return
         if restored is not None:
-            self.notify("Last grade undone", timeout=2)
+            self.notify("Undone", timeout=2)
             self.show_card()
 
     def action_skip(self) -> None:
