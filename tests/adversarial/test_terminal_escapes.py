@@ -29,7 +29,7 @@ HOSTILE_DECK = textwrap.dedent(f"""\
         code: |
           print("\\x1b]0;title\\x07\\x1b[2J\\x1b]52;c;ZXZpbA==\\x07")
           raise ValueError("\\x1b[2J in a message")
-        expect: "no"
+        expect: runs
       - id: recall
         kind: recall
         question: "{CLIPBOARD} recall"
