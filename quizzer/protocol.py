@@ -209,6 +209,17 @@ def _text(value: Any) -> str:
     return visible(value) if isinstance(value, str) else ""
 
 
+def _visible_all(value: Any) -> Any:
+    """Every string inside (keys included) terminal-safe: a trace carries the snippet's own text."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, list):
+        return [_visible_all(v) for v in value]
+    if isinstance(value, dict):
+        return {_visible_all(k): _visible_all(v) for k, v in value.items()}
+    return value
+
+
 def _outcome(data: dict[str, Any], device: str, round_trip: float) -> Outcome | ProtocolError:
     try:
         status = Status(data.get("status"))
@@ -234,4 +245,4 @@ def _outcome(data: dict[str, Any], device: str, round_trip: float) -> Outcome | 
                    stdout=_text(data.get("stdout")), stderr=_text(data.get("stderr")),
                    warnings=tuple(_text(w) for w in warnings if isinstance(w, str)) if isinstance(warnings, list) else (),
                    seconds=_number(data.get("seconds")), device=device, round_trip=round_trip,
-                   extra={k: v for k, v in data.items() if k not in known})
+                   extra={k: _visible_all(v) for k, v in data.items() if k not in known})

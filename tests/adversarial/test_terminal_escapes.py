@@ -69,3 +69,13 @@ def test_cli_output_holds_no_control_bytes(write_deck, tmp_path, command):
     controls = [b for b in out if b < 0x20 and b not in (0x0A, 0x09)]
     assert controls == [], out
     assert b"\x9b" not in out
+
+
+def test_a_trace_cannot_carry_escape_sequences_to_the_why_panel(runner):
+    """The trace holds the snippet's own strings (parameters, names): escaped like every other output."""
+    from tests.conftest import make_card
+
+    outcome = runner.run(make_card("x = torch.ones(2)\ny = x.to(torch.float64)\nlabel = '\x1b]0;owned\x07'",
+                                   "torch.full((2,), 1.0).sum()"), trace=True)
+    assert outcome.trace is not None
+    assert "\x1b" not in repr(outcome.extra) and "\x07" not in repr(outcome.extra)
