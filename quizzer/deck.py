@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any
 from .answers import Unparsed
 from .kinds import Kind, parse_answer
 from .kinds import spec as kind_spec
-
 from .terminal_text import visible
 
 if TYPE_CHECKING:
-    import yaml
+    import yaml  # noqa: TC004 - at run time _load_yaml imports it on first parse, off the start-up path
 
 KINDS = tuple(Kind)  # what each kind means lives in kinds.py
 MAX_FILE_BYTES = 1 << 20
@@ -122,7 +121,7 @@ class Card:
         return out
 
     @classmethod
-    def from_dict(cls, deck_id: str, data: dict[str, Any]) -> "Card":
+    def from_dict(cls, deck_id: str, data: dict[str, Any]) -> Card:
         data = dict(data)
         data["choices"] = tuple(data.get("choices", ()))
         data["tags"] = tuple(data.get("tags", ()))
@@ -191,7 +190,7 @@ def load_deck(path: str | Path) -> Deck:
                 raw = f.read(MAX_FILE_BYTES + 1)
             size = max(size, len(raw))
     except OSError as exc:
-        raise DeckError([DeckProblem(name, 0, f"cannot read the file ({exc.strerror}); check the path")])
+        raise DeckError([DeckProblem(name, 0, f"cannot read the file ({exc.strerror}); check the path")]) from exc
     if size > MAX_FILE_BYTES:
         raise DeckError([DeckProblem(
             name, 1, f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit; split it into smaller decks")])
@@ -235,7 +234,7 @@ def parse_deck(raw: bytes, name: str = "<deck>") -> Deck:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DeckError([DeckProblem(name, line, f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8")])
+        raise DeckError([DeckProblem(name, line, f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8")]) from exc
     root = _compose(text, name)
     return _Validator(name).deck(root, hashlib.sha256(raw).hexdigest()[:16])
 
@@ -259,16 +258,16 @@ def _compose(text: str, name: str) -> yaml.Node | None:
     except yaml.reader.ReaderError as exc:  # its str() spans lines and names no line
         line = text[: exc.position].count("\n") + 1
         what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
-        raise DeckError([DeckProblem(name, line, f"character {what} is not allowed in YAML ({exc.reason}); remove it")])
+        raise DeckError([DeckProblem(name, line, f"character {what} is not allowed in YAML ({exc.reason}); remove it")]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = exc.problem or exc.context or "malformed YAML"
         if "nesting depth" in what:  # PyYAML >= 6.0.4: libyaml refuses deep nesting before quizzer's own check sees it
-            raise DeckError([DeckProblem(name, line, NESTING_MESSAGE)])
-        raise DeckError([DeckProblem(name, line, f"malformed YAML: {what}; check indentation and quoting")])
+            raise DeckError([DeckProblem(name, line, NESTING_MESSAGE)]) from exc
+        raise DeckError([DeckProblem(name, line, f"malformed YAML: {what}; check indentation and quoting")]) from exc
     except yaml.YAMLError as exc:
-        raise DeckError([DeckProblem(name, 1, f"malformed YAML ({exc}); check the file is YAML")])
+        raise DeckError([DeckProblem(name, 1, f"malformed YAML ({exc}); check the file is YAML")]) from exc
 
 
 def _line(node: yaml.Node) -> int:
@@ -554,7 +553,7 @@ def torch_range(requires: str):
 def requires_problem(deck: Deck, torch_version: str) -> str | None:
     """Why this torch cannot be trusted to agree with the deck's expects, or None."""
     spec = torch_range(deck.requires) if deck.requires else None
-    if spec is None or spec.contains(torch_version.split("+")[0], prereleases=True):
+    if spec is None or spec.contains(torch_version.split("+", maxsplit=1)[0], prereleases=True):
         return None
     return f"deck '{deck.id}' was written for {deck.requires}; this worker has torch {torch_version}, so outcomes may differ"
 

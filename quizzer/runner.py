@@ -107,7 +107,7 @@ def _isolation(setting: str) -> Isolation:
 
 def _probe(prefix: tuple[str, ...]) -> str:
     try:
-        proc = subprocess.run([*prefix, "true"], capture_output=True, text=True, timeout=5, cwd="/")
+        proc = subprocess.run([*prefix, "true"], capture_output=True, text=True, timeout=5, cwd="/", check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"unshare could not run ({exc})"
     if proc.returncode == 0:
@@ -142,7 +142,7 @@ def database_files(db: Path) -> list[Path]:
 
 def remove_stale_workroots(tmp: str | None = None) -> list[str]:
     """Remove `quizzer-<pid>-*` folders whose run is dead (an app killed with SIGKILL leaves them)."""
-    removed = []
+    removed: list[str] = []
     base = Path(tmp or tempfile.gettempdir())
     try:
         entries = list(base.iterdir())

@@ -12,16 +12,18 @@ import errno
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 from urllib.parse import quote
 
 from .deck import Card, Deck
 from .scheduler import MATURE_DAYS, Schedule, Scheduled, Sm2State, check_grade, next_states
-from .settings import day_start_hour as _day_start_hour, max_interval
+from .settings import day_start_hour as _day_start_hour
+from .settings import max_interval
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -497,7 +499,7 @@ class Store:
                 pass
         self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
@@ -724,6 +726,7 @@ class Store:
                    WHERE deck_id = ? AND card_id = ?""",
                 (after.ease, after.interval, after.repetitions, after.lapses, due.isoformat() if due else None,
                  last_day.isoformat() if last_day else None, deck_id, card_id))
+        assert cur.lastrowid is not None  # an INSERT always sets it
         return Review(cur.lastrowid, deck_id, card_id, day, int(checked), "right" if correct else "wrong", result.moves,
                       after, due)
 
@@ -778,7 +781,7 @@ class Store:
                 GROUP BY d.id ORDER BY d.id""", {"today": today.isoformat(), "since": since}).fetchall()
         out = []
         for r in rows:
-            item = {k: int(r[k] or 0) for k in ("cards", "new", "due_today", "learning", "mature", "suspended", "reviews")}
+            item: dict[str, Any] = {k: int(r[k] or 0) for k in ("cards", "new", "due_today", "learning", "mature", "suspended", "reviews")}
             item = {"deck": r["id"], "title": r["title"], **item,
                     "retention_30d": round(r["recent_right"] / r["recent"], 4) if r["recent"] else None}
             out.append(item)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from enum import Enum
+from itertools import pairwise
 from typing import Any
 
 from rich import box
@@ -302,7 +303,7 @@ def _layout_row(name: str, t: Info) -> tuple[str, ...]:
 def _unmergeable(shape: list[int], stride: list[int]) -> list[tuple[int, int]]:
     """Neighbouring dims (size > 1) that are not laid out one after the other in memory."""
     dims = [i for i, n in enumerate(shape) if n != 1]
-    return [(i, j) for i, j in zip(dims, dims[1:]) if i < len(stride) and j < len(stride) and stride[i] != stride[j] * shape[j]]
+    return [(i, j) for i, j in pairwise(dims) if i < len(stride) and j < len(stride) and stride[i] != stride[j] * shape[j]]
 
 
 def autograd(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -> Why:
