@@ -230,12 +230,14 @@ def _outcome(data: dict[str, Any], device: str, round_trip: float) -> Outcome | 
     if error is not None:
         error = {**error, "type": _text(error.get("type")), "message": _text(error.get("message")),
                  "module": _text(error.get("module")),
-                 "mro": [_text(m) for m in error.get("mro", []) if isinstance(m, str)] if isinstance(error.get("mro"), list) else []}
+                 "mro": [_text(m) for m in error.get("mro", []) if isinstance(m, str)]
+                        if isinstance(error.get("mro"), list) else []}
     warnings = data.get("warnings")
     known = {"id", "status", "value", "error", "detail", "stdout", "stderr", "warnings", "seconds", "respawn_seconds",
              "left_children"}
     return Outcome(status=status, value=value, error=error, detail=_text(data.get("detail")),
                    stdout=_text(data.get("stdout")), stderr=_text(data.get("stderr")),
-                   warnings=tuple(_text(w) for w in warnings if isinstance(w, str)) if isinstance(warnings, list) else (),
+                   warnings=tuple(_text(w) for w in warnings if isinstance(w, str))
+                            if isinstance(warnings, list) else (),
                    seconds=_number(data.get("seconds")), device=device, round_trip=round_trip,
                    extra={k: v for k, v in data.items() if k not in known})

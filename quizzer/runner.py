@@ -205,7 +205,8 @@ class Runner:
         self._workroot = "" if iso.prefix == SANDBOX else tempfile.mkdtemp(prefix=f"{WORKROOT_PREFIX}{os.getpid()}-")
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "QUIZZER_HOST_PROCESSES": str(len(linux.pids()))}
         cmd = [*iso.prefix, sys.executable, "-I", "-B", "-c", BOOT, "--device", self.device_choice,
-               *(("--workroot", self._workroot) if self._workroot else ()), *(a for p in self.hide for a in ("--hide", p))]
+               *(("--workroot", self._workroot) if self._workroot else ()),
+               *(a for p in self.hide for a in ("--hide", p))]
         if iso.prefix != SANDBOX:
             cmd.append("--no-sandbox")
         self._started_at = time.perf_counter()
@@ -328,7 +329,8 @@ class Runner:
                 if self.ready.is_set():
                     self._reject("a failed event after start-up")
                     continue
-                self.failure = f"the worker could not start on {self.device_choice}: {message.error_type}: {message.message}"
+                self.failure = (f"the worker could not start on {self.device_choice}: "
+                                f"{message.error_type}: {message.message}")
                 self.ready.set()
             elif isinstance(message, Respawned):
                 self.respawns += 1
