@@ -181,7 +181,8 @@ def _literal(node: ast.AST, source: str) -> Any:
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise ValueError("unsupported ** in a dict")
-        return {_key(_literal(k, source)): _literal(v, source) for k, v in zip(node.keys, node.values) if k is not None}
+        return {_key(_literal(k, source)): _literal(v, source)
+                for k, v in zip(node.keys, node.values, strict=True) if k is not None}
     raise ValueError("unsupported expression")
 
 

@@ -18,7 +18,8 @@ from .kinds import Kind, spec
 from .protocol import Outcome
 from .runner import Runner
 
-BROKEN_ERRORS = {"NameError", "SyntaxError", "ImportError", "ModuleNotFoundError", "IndentationError", "UnboundLocalError"}
+BROKEN_ERRORS = {"NameError", "SyntaxError", "ImportError", "ModuleNotFoundError", "IndentationError",
+                 "UnboundLocalError"}
 
 
 @dataclass
@@ -174,7 +175,8 @@ class Balance:
             for i, share in enumerate(self.choice_shares):
                 if share > CHOICE_MAX_SHARE:
                     out.append(f"option {POSITIONS[i]} is right in {self.choice_right[i]}/{self.choice_cards} choice "
-                               f"cards ({share:.0%}, keep each position at most {CHOICE_MAX_SHARE:.0%}: reorder options)")
+                               f"cards ({share:.0%}, keep each position at most {CHOICE_MAX_SHARE:.0%}: "
+                               "reorder options)")
         return tuple(out)
 
     def summary(self) -> str:
@@ -266,7 +268,8 @@ def raises_wording_warning(card: Card) -> str | None:
     """The warning for a raises card whose question invites 'yes'/'no', or None."""
     if card.kind != Kind.RAISES or not reads_as_yes_no(card.question):
         return None
-    return f"the question reads as yes/no, but a raises card is answered with runs, raises or an exception name; {RAISES_WORDING_FIX}"
+    return ("the question reads as yes/no, but a raises card is answered with runs, raises or an exception name; "
+            f"{RAISES_WORDING_FIX}")
 
 
 LEARNER_FIELDS = ("question", "explain", "answer", "choices")

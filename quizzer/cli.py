@@ -54,10 +54,12 @@ def _card_key(text: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="quizzer", description="Learn PyTorch's sharp edges: predict what a snippet does, then see it run.")
+    parser = argparse.ArgumentParser(
+        prog="quizzer", description="Learn PyTorch's sharp edges: predict what a snippet does, then see it run.")
     parser.add_argument("--version", action="version", version=f"quizzer {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", type=_db_path, help=f"database file (default: $QUIZZER_DB or {default_db_path()})")
+    common.add_argument("--db", metavar="PATH", type=_db_path,
+                        help=f"database file (default: $QUIZZER_DB or {default_db_path()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     study = sub.add_parser("study", parents=[common], help="study the cards that are due (the main job)")
@@ -66,14 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"new cards per day, 0 to {MAX_NEW:,} (default 20)")
     study.add_argument("--limit", type=_count(1, MAX_LIMIT), metavar="N",
                        help="stop after N cards shown (repeats of missed cards count)")
-    study.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where snippets run (default: $QUIZZER_DEVICE or auto)")
+    study.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
+                       help="where snippets run (default: $QUIZZER_DEVICE or auto)")
 
     add = sub.add_parser("add-deck", parents=[common], help="import or update deck files")
     add.add_argument("paths", nargs="+", metavar="PATH", help="deck files or directories of them")
     add.add_argument("--no-check", action="store_true", help="import without running the cards first")
 
     check = sub.add_parser("check", parents=[common], help="run every card and report broken ones")
-    check.add_argument("targets", nargs="*", metavar="PATH|DECK", help="deck files, directories or deck ids (default: the bundled decks)")
+    check.add_argument("targets", nargs="*", metavar="PATH|DECK",
+                       help="deck files, directories or deck ids (default: the bundled decks)")
     check.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps", "all"),
                        help="where to run: one device, or 'all' for the CPU and the accelerator side by side")
     check.add_argument("--json", action="store_true", help="print JSON for scripts (also when a deck fails to load)")
@@ -81,14 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", parents=[common], help="run one card and show why it does what it does")
     explain.add_argument("card", metavar="DECK/CARD", help="e.g. views/view-on-transposed")
-    explain.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where the snippet runs (default: $QUIZZER_DEVICE or auto)")
+    explain.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
+                         help="where the snippet runs (default: $QUIZZER_DEVICE or auto)")
     explain.add_argument("--json", action="store_true", help="print the outcome, the why-panel and the trace as JSON")
 
     stats = sub.add_parser("stats", parents=[common], help="progress per deck, due forecast, weakest topics")
     stats.add_argument("--json", action="store_true", help="print JSON for scripts (everything, heatmap included)")
     stats.add_argument("--tui", action="store_true", help="open the stats screen (heatmap, forecast, weakest topics)")
 
-    for name, text in (("suspend", "keep a card out of study until unsuspended"), ("unsuspend", "bring a suspended card back")):
+    for name, text in (("suspend", "keep a card out of study until unsuspended"),
+                       ("unsuspend", "bring a suspended card back")):
         cmd = sub.add_parser(name, parents=[common], help=text)
         cmd.add_argument("cards", nargs="+", type=_card_key, metavar="DECK/CARD", help="the card, as deck id/card id")
     return parser
@@ -131,8 +137,9 @@ def _fail(message: str) -> int:
 
 def _os_message(exc: OSError) -> str:
     where = os.fsdecode(exc.filename) if exc.filename is not None else "a file"
-    fix = {errno.ENOSPC: "free some space and try again", errno.EACCES: "check its permissions",
-           errno.EROFS: "it is on a read-only file system", errno.ENOENT: "check the path"}.get(exc.errno or 0, "check the path")
+    fixes = {errno.ENOSPC: "free some space and try again", errno.EACCES: "check its permissions",
+             errno.EROFS: "it is on a read-only file system", errno.ENOENT: "check the path"}
+    fix = fixes.get(exc.errno or 0, "check the path")
     return f"{where}: {exc.strerror or exc}; {fix}"
 
 
@@ -228,7 +235,8 @@ def cmd_add_deck(args: argparse.Namespace) -> int:
                 paths = {d.id: d.path for d in decks}
                 for r in bad:
                     for flag in r.flags:
-                        print(visible(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}"), file=sys.stderr)
+                        print(visible(f"{paths[r.card.deck_id]}:{r.card.line}: card '{r.card.id}': {flag}"),
+                              file=sys.stderr)
                 print(f"nothing imported: fix the {len(bad)} card(s) above, or pass --no-check", file=sys.stderr)
                 return 1
         reports = store.import_decks(decks)
@@ -381,7 +389,8 @@ def _resolve_targets(args: argparse.Namespace) -> tuple[list, list]:
                 missing = [i for i in ids if i not in known]
                 if missing:
                     errors.append(_RunError(f"no deck file or deck id {', '.join(map(repr, missing))}; "
-                                            f"give a path or one of: {', '.join(sorted(known)) or '(no decks imported yet)'}"))
+                                            "give a path or one of: "
+                                            f"{', '.join(sorted(known)) or '(no decks imported yet)'}"))
                 decks += store.decks([i for i in ids if i in known])
         except StoreError as exc:
             errors.append(_RunError(str(exc)))
@@ -423,7 +432,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(f"(read-only: {store.path} cannot be written, so it was read as it is)", file=sys.stderr)
 
     console.print(f"today: {dash.reviews_today} review{'s' * (dash.reviews_today != 1)} in "
-                  f"{format_duration(dash.seconds_today)} · all time: {dash.reviews_total:,} in {format_duration(dash.seconds_total)}")
+                  f"{format_duration(dash.seconds_today)} · all time: {dash.reviews_total:,} in "
+                  f"{format_duration(dash.seconds_total)}")
     week = dash.forecast[:7]
     forecast = Table(title="due in the next 7 days", title_justify="left")
     for i, (day, _) in enumerate(week):
@@ -450,7 +460,8 @@ def _sparkline(values: list[int]) -> str:
     top = max(values, default=0)
     if not top:
         return "▁" * len(values) + " (nothing due)"
-    return "".join(bars[0 if v == 0 else max(1, round(v / top * (len(bars) - 1)))] for v in values) + f" (max {top}/day)"
+    return ("".join(bars[0 if v == 0 else max(1, round(v / top * (len(bars) - 1)))] for v in values)
+            + f" (max {top}/day)")
 
 
 def cmd_suspend(args: argparse.Namespace) -> int:
@@ -485,7 +496,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
             raise StoreError(f"no deck '{deck_id}'; known decks: {', '.join(store.deck_titles())}")
     card = next((c for c in decks[0].cards if c.id == card_id), None)
     if card is None:
-        raise StoreError(f"no card '{card_id}' in deck '{deck_id}'; its cards: {', '.join(c.id for c in decks[0].cards)}")
+        raise StoreError(f"no card '{card_id}' in deck '{deck_id}'; "
+                         f"its cards: {', '.join(c.id for c in decks[0].cards)}")
     if not card.executable:
         raise StoreError(f"'{args.card}' is a recall card: it has no snippet to run")
     with Runner(card.device or args.device) as runner:
@@ -499,7 +511,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return 0
     console = Console(width=min(Console().width, 100))
     console.print(Text(f"{args.card} · {card.question}", style="bold"))
-    console.print(Syntax(card.code.rstrip() + (f"\n# ask:\n{card.ask}" if card.ask else ""), "python", theme="ansi_dark"))
+    console.print(Syntax(card.code.rstrip() + (f"\n# ask:\n{card.ask}" if card.ask else ""), "python",
+                         theme="ansi_dark"))
     console.print(Text(f"the run ({outcome.device}): ", style="bold") + Text(outcome.describe()))
     console.print(render(why))
     if card.explain:

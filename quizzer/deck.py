@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any
 from .answers import Unparsed
 from .kinds import Kind, parse_answer
 from .kinds import spec as kind_spec
-
 from .terminal_text import visible
 
 if TYPE_CHECKING:
-    import yaml
+    import yaml  # noqa: TC004 - at run time _load_yaml imports it on first parse, off the start-up path
 
 KINDS = tuple(Kind)  # what each kind means lives in kinds.py
 MAX_FILE_BYTES = 1 << 20
@@ -29,9 +28,11 @@ MAX_STRING = 10_000
 MAX_DEPTH = 32  # nesting of lists and mappings; libyaml's composer recurses in C and segfaults on ~30,000
 MAX_TIMEOUT = 60.0
 DEFAULT_TIMEOUT = 5.0
-NESTING_MESSAGE = f"lists and mappings are nested more than {MAX_DEPTH} deep; a deck needs about 4, so flatten the data here"
+NESTING_MESSAGE = (f"lists and mappings are nested more than {MAX_DEPTH} deep; a deck needs about 4, "
+                   "so flatten the data here")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-TAG = re.compile(r"^[^\W_](?:[\w.-]*[^\W_])?$")  # letters, digits, '_', '-', '.'; starts and ends with a letter or digit
+# letters, digits, '_', '-', '.'; starts and ends with a letter or digit
+TAG = re.compile(r"^[^\W_](?:[\w.-]*[^\W_])?$")
 
 DECK_FIELDS = {"id", "title", "description", "requires", "cards"}
 CARD_FIELDS = {
@@ -122,7 +123,7 @@ class Card:
         return out
 
     @classmethod
-    def from_dict(cls, deck_id: str, data: dict[str, Any]) -> "Card":
+    def from_dict(cls, deck_id: str, data: dict[str, Any]) -> Card:
         data = dict(data)
         data["choices"] = tuple(data.get("choices", ()))
         data["tags"] = tuple(data.get("tags", ()))
@@ -191,7 +192,7 @@ def load_deck(path: str | Path) -> Deck:
                 raw = f.read(MAX_FILE_BYTES + 1)
             size = max(size, len(raw))
     except OSError as exc:
-        raise DeckError([DeckProblem(name, 0, f"cannot read the file ({exc.strerror}); check the path")])
+        raise DeckError([DeckProblem(name, 0, f"cannot read the file ({exc.strerror}); check the path")]) from exc
     if size > MAX_FILE_BYTES:
         raise DeckError([DeckProblem(
             name, 1, f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit; split it into smaller decks")])
@@ -222,7 +223,8 @@ def load_decks_and_problems(paths: list[str | Path]) -> tuple[list[Deck], list[D
     unique: list[Deck] = []
     for d in decks:
         if d.id in seen:
-            problems.append(DeckProblem(d.path, 1, f"deck id '{d.id}' is also used by {seen[d.id]}; give one of them another id"))
+            problems.append(DeckProblem(
+                d.path, 1, f"deck id '{d.id}' is also used by {seen[d.id]}; give one of them another id"))
         else:
             seen[d.id] = d.path
             unique.append(d)
@@ -235,7 +237,8 @@ def parse_deck(raw: bytes, name: str = "<deck>") -> Deck:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DeckError([DeckProblem(name, line, f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8")])
+        raise DeckError([DeckProblem(
+            name, line, f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8")]) from exc
     root = _compose(text, name)
     return _Validator(name).deck(root, hashlib.sha256(raw).hexdigest()[:16])
 
@@ -259,16 +262,17 @@ def _compose(text: str, name: str) -> yaml.Node | None:
     except yaml.reader.ReaderError as exc:  # its str() spans lines and names no line
         line = text[: exc.position].count("\n") + 1
         what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
-        raise DeckError([DeckProblem(name, line, f"character {what} is not allowed in YAML ({exc.reason}); remove it")])
+        raise DeckError([DeckProblem(
+            name, line, f"character {what} is not allowed in YAML ({exc.reason}); remove it")]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = exc.problem or exc.context or "malformed YAML"
         if "nesting depth" in what:  # PyYAML >= 6.0.4: libyaml refuses deep nesting before quizzer's own check sees it
-            raise DeckError([DeckProblem(name, line, NESTING_MESSAGE)])
-        raise DeckError([DeckProblem(name, line, f"malformed YAML: {what}; check indentation and quoting")])
+            raise DeckError([DeckProblem(name, line, NESTING_MESSAGE)]) from exc
+        raise DeckError([DeckProblem(name, line, f"malformed YAML: {what}; check indentation and quoting")]) from exc
     except yaml.YAMLError as exc:
-        raise DeckError([DeckProblem(name, 1, f"malformed YAML ({exc}); check the file is YAML")])
+        raise DeckError([DeckProblem(name, 1, f"malformed YAML ({exc}); check the file is YAML")]) from exc
 
 
 def _line(node: yaml.Node) -> int:
@@ -309,7 +313,8 @@ class _Validator:
                 self.problem(key, f"{where}: field '{k}' appears twice; keep one")
             elif k not in allowed:
                 hint = _close_match(k, allowed)
-                self.problem(key, f"{where}: unknown field '{k}'" + (f"; did you mean '{hint}'?" if hint else f"; allowed: {', '.join(sorted(allowed))}"))
+                self.problem(key, f"{where}: unknown field '{k}'"
+                             + (f"; did you mean '{hint}'?" if hint else f"; allowed: {', '.join(sorted(allowed))}"))
             else:
                 out[k] = value
         return out
@@ -320,7 +325,8 @@ class _Validator:
         while stack:
             n = stack.pop()
             if n.tag not in _PLAIN_TAGS:
-                self.problem(n, f"tag '{n.tag.replace('tag:yaml.org,2002:', '!!')}' is not allowed; decks hold plain text, numbers and lists")
+                self.problem(n, f"tag '{n.tag.replace('tag:yaml.org,2002:', '!!')}' is not allowed; "
+                                "decks hold plain text, numbers and lists")
                 ok = False
             elif isinstance(n, yaml.MappingNode):
                 stack.extend(v for pair in n.value for v in pair)
@@ -344,10 +350,12 @@ class _Validator:
             return None
         value: str = node.value
         if len(value) > MAX_STRING:
-            self.problem(node, f"{where}: field '{key}' is {len(value):,} characters, over the {MAX_STRING:,} limit; shorten it")
+            self.problem(node, f"{where}: field '{key}' is {len(value):,} characters, "
+                               f"over the {MAX_STRING:,} limit; shorten it")
             return None
         if slug and not SLUG.match(value):
-            self.problem(node, f"{where}: '{key}' {value!r} must be a slug such as 'trailing-dims' (lowercase ASCII letters, digits and '-')")
+            self.problem(node, f"{where}: '{key}' {value!r} must be a slug such as 'trailing-dims' "
+                               "(lowercase ASCII letters, digits and '-')")
             return None
         if required and not value.strip():
             self.problem(node, f"{where}: field '{key}' is empty; give it a value")
@@ -405,7 +413,8 @@ class _Validator:
         description = self.text(fields, "description", "deck", required=False) or ""
         requires = self.text(fields, "requires", "deck", required=False)
         if requires is not None and torch_range(requires) is None:
-            self.problem(fields["requires"], f"deck: requires {requires!r} is not a torch version range; write e.g. 'torch>=2.2' or 'torch>=2.2,<3'")
+            self.problem(fields["requires"], f"deck: requires {requires!r} is not a torch version range; "
+                                             "write e.g. 'torch>=2.2' or 'torch>=2.2,<3'")
         cards: list[Card] = []
         node = fields.get("cards")
         if node is not None:
@@ -418,7 +427,8 @@ class _Validator:
                     if card is None:
                         continue
                     if card.id in seen:
-                        self.problem(card_node, f"card '{card.id}': id already used by the card on line {seen[card.id]}; card ids must be unique in a deck")
+                        self.problem(card_node, f"card '{card.id}': id already used by the card on line "
+                                                f"{seen[card.id]}; card ids must be unique in a deck")
                     else:
                         seen[card.id] = card.line
                         cards.append(card)
@@ -431,7 +441,8 @@ class _Validator:
         before = len(self.problems)
         where = f"card #{index}"
         if isinstance(node, yaml.MappingNode):  # name the card by its id from the first message on
-            ids = [v.value for k, v in node.value if getattr(k, "value", None) == "id" and isinstance(v, yaml.ScalarNode)]
+            ids = [v.value for k, v in node.value
+                   if getattr(k, "value", None) == "id" and isinstance(v, yaml.ScalarNode)]
             if ids and isinstance(ids[0], str) and ids[0]:
                 where = f"card '{ids[0]}'"
         fields = self.mapping(node, where, CARD_FIELDS)
@@ -442,7 +453,8 @@ class _Validator:
         kind = self.text(fields, "kind", where, required=True)
         if kind is not None and kind not in KINDS:
             hint = _close_match(kind, set(KINDS))
-            self.problem(fields["kind"], f"{where}: kind '{kind}' is unknown; use one of {', '.join(KINDS)}" + (f" (did you mean '{hint}'?)" if hint else ""))
+            self.problem(fields["kind"], f"{where}: kind '{kind}' is unknown; use one of {', '.join(KINDS)}"
+                         + (f" (did you mean '{hint}'?)" if hint else ""))
             kind = None
         question = self.text(fields, "question", where, required=True)
         code = self.text(fields, "code", where, required=False) or ""
@@ -453,7 +465,8 @@ class _Validator:
         expect = self.expect(fields.get("expect"), where)
         device = self.text(fields, "device", where, required=False)
         if device is not None and device != "cpu":
-            self.problem(fields["device"], f"{where}: device '{device}' is not supported; the only pin is 'cpu' (leave it out to run on the learner's device)")
+            self.problem(fields["device"], f"{where}: device '{device}' is not supported; the only pin is 'cpu' "
+                                           "(leave it out to run on the learner's device)")
         timeout = self.timeout(fields.get("timeout"), where)
         explain = self.text(fields, "explain", where, required=False) or ""  # checked now: every problem is reported
         source = self.text(fields, "source", where, required=False) or ""
@@ -471,14 +484,17 @@ class _Validator:
                 self.problem(line, f"{where}: a {kind} card needs 'ask', the expression whose outcome is the truth"
                              + (" (put the setup in 'code' and the expression in 'ask')" if code.strip() else ""))
             if answer is not None:
-                self.problem(fields["answer"], f"{where}: 'answer' is only for recall cards; the run decides the truth (use 'expect' for your own answer)")
+                self.problem(fields["answer"], f"{where}: 'answer' is only for recall cards; the run decides the truth "
+                                               "(use 'expect' for your own answer)")
         if kind == "choice":
             if not 2 <= len(choices) <= 6:
-                self.problem(fields.get("choices", line), f"{where}: a choice card needs 'choices', a list of 2 to 6 options")
+                self.problem(fields.get("choices", line),
+                             f"{where}: a choice card needs 'choices', a list of 2 to 6 options")
             elif len(set(choices)) != len(choices):
                 self.problem(fields["choices"], f"{where}: two choices are the same; make every option distinct")
         elif "choices" in fields:
-            self.problem(fields["choices"], f"{where}: 'choices' is only for choice cards; remove it or set kind: choice")
+            self.problem(fields["choices"],
+                         f"{where}: 'choices' is only for choice cards; remove it or set kind: choice")
         for key, src, mode in (("code", code, "exec"), ("ask", ask, "eval")):
             if src and src.strip():
                 try:
@@ -504,13 +520,15 @@ class _Validator:
             out = {}
             for key, value in node.value:
                 if key.value not in ("cpu", "cuda", "mps"):
-                    self.problem(key, f"{where}: 'expect' per device takes the keys cpu, cuda, mps; found '{key.value}'")
+                    self.problem(key,
+                                 f"{where}: 'expect' per device takes the keys cpu, cuda, mps; found '{key.value}'")
                 elif not isinstance(value, yaml.ScalarNode):
                     self.problem(value, f"{where}: expect.{key.value} must be text")
                 else:
                     out[key.value] = str(value.value)
             return out
-        self.problem(node, f"{where}: 'expect' must be text or a mapping such as {{cpu: RuntimeError, cuda: NotImplementedError}}")
+        self.problem(node, f"{where}: 'expect' must be text or a mapping such as "
+                           "{cpu: RuntimeError, cuda: NotImplementedError}")
         return None
 
     def check_expect(self, node: yaml.Node | None, expect: str | dict[str, str] | None, kind: str | None,
@@ -533,7 +551,8 @@ class _Validator:
             value = None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= MAX_TIMEOUT:
             found = node.value[:40] if isinstance(node, yaml.ScalarNode) else _type_name(node)
-            self.problem(node, f"{where}: 'timeout' must be a number of seconds from 0.1 to {MAX_TIMEOUT:g}, found {found}")
+            self.problem(node, f"{where}: 'timeout' must be a number of seconds from 0.1 to {MAX_TIMEOUT:g}, "
+                               f"found {found}")
             return DEFAULT_TIMEOUT
         return float(value)
 
@@ -554,9 +573,10 @@ def torch_range(requires: str):
 def requires_problem(deck: Deck, torch_version: str) -> str | None:
     """Why this torch cannot be trusted to agree with the deck's expects, or None."""
     spec = torch_range(deck.requires) if deck.requires else None
-    if spec is None or spec.contains(torch_version.split("+")[0], prereleases=True):
+    if spec is None or spec.contains(torch_version.split("+", maxsplit=1)[0], prereleases=True):
         return None
-    return f"deck '{deck.id}' was written for {deck.requires}; this worker has torch {torch_version}, so outcomes may differ"
+    return (f"deck '{deck.id}' was written for {deck.requires}; this worker has torch {torch_version}, "
+            "so outcomes may differ")
 
 
 def _close_match(word: str, options: set[str]) -> str | None:

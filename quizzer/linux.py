@@ -100,7 +100,7 @@ def thread_count(pid: int | str = "self") -> int:
 def children(pid: int | str = "self") -> list[int]:
     """Pids of a process's children, zombies included."""
     try:  # /proc/<pid>/task/*/children: a few small files (CONFIG_PROC_CHILDREN, on in common kernels)
-        found = []
+        found: list[int] = []
         for tid in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{tid}/children") as f:
                 found.extend(int(p) for p in f.read().split())
@@ -154,7 +154,10 @@ def become_subreaper() -> bool:
 # -- mounts (inside the sandbox's own mount namespace) -------------------------------------------
 def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    enc = (lambda s: s.encode() if s is not None else None)
+
+    def enc(s: str | None) -> bytes | None:
+        return s.encode() if s is not None else None
+
     if libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {target}: {os.strerror(err)}")

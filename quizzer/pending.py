@@ -89,10 +89,12 @@ class Applied:
 
     def describe(self) -> list[str]:
         """Lines such as 'applied 1 grade saved while the database was busy'."""
-        lines = [f"applied {n} grade{'s' * (n != 1)} saved {REASONS.get(reason, 'while the database could not be written')}"
+        lines = [f"applied {n} grade{'s' * (n != 1)} saved "
+                 f"{REASONS.get(reason, 'while the database could not be written')}"
                  for reason, n in self.by_reason.items() if n]
         if self.dropped:
-            lines.append(f"dropped {self.dropped} saved grade{'s' * (self.dropped != 1)} of cards no longer in any deck")
+            lines.append(f"dropped {self.dropped} saved grade{'s' * (self.dropped != 1)} "
+                         "of cards no longer in any deck")
         return lines
 
 
@@ -106,7 +108,8 @@ def pending_paths(db_path: str | Path) -> list[Path]:
     from platformdirs import user_data_dir
 
     digest = hashlib.sha256(str(db).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return [db.with_name(db.name + ".pending"), Path(user_data_dir("quizzer", appauthor=False)) / "pending" / f"{digest}.jsonl"]
+    return [db.with_name(db.name + ".pending"),
+            Path(user_data_dir("quizzer", appauthor=False)) / "pending" / f"{digest}.jsonl"]
 
 
 def record(store: Store, grade: Grade) -> Review:

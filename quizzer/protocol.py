@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Union
+from typing import Any
 
 from .terminal_text import visible
 
@@ -159,7 +159,7 @@ class ProtocolError:
     reason: str
 
 
-Message = Union[Ready, Failed, Respawned, Result]
+Message = Ready | Failed | Respawned | Result
 
 
 def from_wire(line: bytes | str, device: str = "") -> Message | ProtocolError:
@@ -189,12 +189,16 @@ def _event(event: Any, data: dict[str, Any]) -> Message | ProtocolError:
         names = ("device", "device_label", "device_name", "torch_version")
         if not all(isinstance(data.get(k), str) for k in names):
             return ProtocolError("a ready event without device and torch fields")
-        guards = data.get("guards", [])
-        return Ready(*(visible(data[k]) for k in names), import_seconds=_number(data.get("import_seconds")),
-                     sandbox=visible(data.get("sandbox") if isinstance(data.get("sandbox"), str) else ""),
+        device, device_label, device_name, torch_version = (visible(data[k]) for k in names)
+        sandbox, guards = data.get("sandbox"), data.get("guards", [])
+        return Ready(device, device_label, device_name, torch_version,
+                     import_seconds=_number(data.get("import_seconds")),
+                     sandbox=visible(sandbox if isinstance(sandbox, str) else ""),
                      guards=tuple(visible(g) for g in guards if isinstance(g, str)) if isinstance(guards, list) else ())
     if event == Event.FAILED:
-        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        error = data.get("error")
+        if not isinstance(error, dict):
+            error = {}
         return Failed(visible(str(error.get("type", "Error"))), visible(str(error.get("message", ""))))
     if event == Event.RESPAWNED:
         return Respawned(_number(data.get("seconds")))
@@ -237,12 +241,14 @@ def _outcome(data: dict[str, Any], device: str, round_trip: float) -> Outcome | 
     if error is not None:
         error = {**error, "type": _text(error.get("type")), "message": _text(error.get("message")),
                  "module": _text(error.get("module")),
-                 "mro": [_text(m) for m in error.get("mro", []) if isinstance(m, str)] if isinstance(error.get("mro"), list) else []}
+                 "mro": [_text(m) for m in error.get("mro", []) if isinstance(m, str)]
+                        if isinstance(error.get("mro"), list) else []}
     warnings = data.get("warnings")
     known = {"id", "status", "value", "error", "detail", "stdout", "stderr", "warnings", "seconds", "respawn_seconds",
              "left_children"}
     return Outcome(status=status, value=value, error=error, detail=_text(data.get("detail")),
                    stdout=_text(data.get("stdout")), stderr=_text(data.get("stderr")),
-                   warnings=tuple(_text(w) for w in warnings if isinstance(w, str)) if isinstance(warnings, list) else (),
+                   warnings=tuple(_text(w) for w in warnings if isinstance(w, str))
+                            if isinstance(warnings, list) else (),
                    seconds=_number(data.get("seconds")), device=device, round_trip=round_trip,
                    extra={k: _visible_all(v) for k, v in data.items() if k not in known})

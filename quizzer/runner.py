@@ -107,7 +107,7 @@ def _isolation(setting: str) -> Isolation:
 
 def _probe(prefix: tuple[str, ...]) -> str:
     try:
-        proc = subprocess.run([*prefix, "true"], capture_output=True, text=True, timeout=5, cwd="/")
+        proc = subprocess.run([*prefix, "true"], capture_output=True, text=True, timeout=5, cwd="/", check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"unshare could not run ({exc})"
     if proc.returncode == 0:
@@ -142,7 +142,7 @@ def database_files(db: Path) -> list[Path]:
 
 def remove_stale_workroots(tmp: str | None = None) -> list[str]:
     """Remove `quizzer-<pid>-*` folders whose run is dead (an app killed with SIGKILL leaves them)."""
-    removed = []
+    removed: list[str] = []
     base = Path(tmp or tempfile.gettempdir())
     try:
         entries = list(base.iterdir())
@@ -205,7 +205,8 @@ class Runner:
         self._workroot = "" if iso.prefix == SANDBOX else tempfile.mkdtemp(prefix=f"{WORKROOT_PREFIX}{os.getpid()}-")
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "QUIZZER_HOST_PROCESSES": str(len(linux.pids()))}
         cmd = [*iso.prefix, sys.executable, "-I", "-B", "-c", BOOT, "--device", self.device_choice,
-               *(("--workroot", self._workroot) if self._workroot else ()), *(a for p in self.hide for a in ("--hide", p))]
+               *(("--workroot", self._workroot) if self._workroot else ()),
+               *(a for p in self.hide for a in ("--hide", p))]
         if iso.prefix != SANDBOX:
             cmd.append("--no-sandbox")
         self._started_at = time.perf_counter()
@@ -328,7 +329,8 @@ class Runner:
                 if self.ready.is_set():
                     self._reject("a failed event after start-up")
                     continue
-                self.failure = f"the worker could not start on {self.device_choice}: {message.error_type}: {message.message}"
+                self.failure = (f"the worker could not start on {self.device_choice}: "
+                                f"{message.error_type}: {message.message}")
                 self.ready.set()
             elif isinstance(message, Respawned):
                 self.respawns += 1

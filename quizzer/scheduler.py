@@ -128,7 +128,8 @@ def next_ease(ease: float, quality: int) -> float:
     return max(MIN_EASE, round(ease + (0.1 - d * (0.08 + d * 0.02)), 6))
 
 
-def review(state: Sm2State, quality: int, elapsed: int | None = None, max_interval: int = DEFAULT_MAX_INTERVAL) -> Sm2State:
+def review(state: Sm2State, quality: int, elapsed: int | None = None,
+           max_interval: int = DEFAULT_MAX_INTERVAL) -> Sm2State:
     """The state after one repetition graded `quality` (0-5), `elapsed` days after the last one.
 
     `elapsed=None` means on time (the text's assumption); see the module docstring for early and

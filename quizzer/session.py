@@ -294,7 +294,7 @@ def format_days(days: int) -> str:
 
 def format_duration(seconds: float) -> str:
     """'45 s', '12 min 34 s', '2 h 05 min'."""
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes >= 60:
         return f"{minutes // 60} h {minutes % 60:02d} min"
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"

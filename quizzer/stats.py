@@ -28,6 +28,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from .scheduler import MIN_EASE
 from .store import Store
@@ -88,7 +89,7 @@ class Dashboard:
         def retention(items: list[Retention], key: str) -> list[dict]:
             out = []
             for r in items:
-                item = {key: r.key}
+                item: dict[str, Any] = {key: r.key}
                 if key == "deck":
                     item["title"] = r.title
                 item.update(right=r.right, total=r.total, retention=round(r.retention, 4))
@@ -181,8 +182,8 @@ def _distributions(store: Store) -> dict[str, list[tuple[str, int]]]:
         tenths = int(value * 10 + 1e-6)  # a float a hair below an edge (2.3999999999) is on the edge
         ease[min(max(tenths, EASE_FLOOR_TENTHS), EASE_TOP_TENTHS) - EASE_FLOOR_TENTHS] += count
         interval[bisect_left(bounds, days)] += count
-    return {"ease_distribution": list(zip(EASE_LABELS, ease)),
-            "interval_distribution": [(label, n) for (label, _), n in zip(INTERVAL_BUCKETS, interval)]}
+    return {"ease_distribution": list(zip(EASE_LABELS, ease, strict=True)),
+            "interval_distribution": [(label, n) for (label, _), n in zip(INTERVAL_BUCKETS, interval, strict=True)]}
 
 
 def _days(start: date, count: int) -> list[date]:

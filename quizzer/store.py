@@ -12,16 +12,18 @@ import errno
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 from urllib.parse import quote
 
 from .deck import Card, Deck
 from .scheduler import MATURE_DAYS, Schedule, Scheduled, Sm2State, check_grade, next_states
-from .settings import day_start_hour as _day_start_hour, max_interval
+from .settings import day_start_hour as _day_start_hour
+from .settings import max_interval
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -87,7 +89,8 @@ MIGRATIONS: list[str] = [
     #    Three old indexes are replaced by wider ones that start with the same columns.
     """
     DROP INDEX cards_due;
-    CREATE INDEX cards_queue_due ON cards (due, deck_id, position) WHERE due IS NOT NULL AND suspended = 0 AND removed = 0;
+    CREATE INDEX cards_queue_due ON cards (due, deck_id, position)
+        WHERE due IS NOT NULL AND suspended = 0 AND removed = 0;
     CREATE INDEX cards_queue_new ON cards (position, deck_id) WHERE due IS NULL AND suspended = 0 AND removed = 0;
     CREATE INDEX cards_deck_stats ON cards (deck_id, removed, due, interval, suspended, card_id);
     CREATE INDEX cards_ease ON cards (ease, interval) WHERE due IS NOT NULL AND removed = 0;
@@ -138,7 +141,8 @@ MIGRATIONS: list[str] = [
         WITH card_tags AS MATERIALIZED (  -- each card's JSON parsed once, not once per review (52 s -> 11 s at 1M)
                  SELECT DISTINCT c.deck_id, c.card_id, t.value AS tag FROM cards c, json_each(c.data, '$.tags') t)
         SELECT r.day, t.tag, count(*), sum(r.verdict = 'right')
-        FROM reviews r INDEXED BY reviews_deck_day CROSS JOIN card_tags t ON t.deck_id = r.deck_id AND t.card_id = r.card_id
+        FROM reviews r INDEXED BY reviews_deck_day
+        CROSS JOIN card_tags t ON t.deck_id = r.deck_id AND t.card_id = r.card_id
         WHERE r.scheduled = 1 GROUP BY r.day, t.tag;
     CREATE TRIGGER reviews_rollup_insert AFTER INSERT ON reviews BEGIN
         INSERT INTO review_days VALUES (NEW.day, 1, coalesce(NEW.seconds, 0))
@@ -161,7 +165,8 @@ MIGRATIONS: list[str] = [
             scheduled_right = scheduled_right - (OLD.scheduled = 1 AND OLD.verdict = 'right')
             WHERE deck_id = OLD.deck_id AND day = OLD.day;
         DELETE FROM review_deck_days WHERE deck_id = OLD.deck_id AND day = OLD.day AND reviews <= 0;
-        UPDATE review_tag_days SET scheduled = scheduled - 1, scheduled_right = scheduled_right - (OLD.verdict = 'right')
+        UPDATE review_tag_days
+            SET scheduled = scheduled - 1, scheduled_right = scheduled_right - (OLD.verdict = 'right')
             WHERE OLD.scheduled = 1 AND day = OLD.day AND tag IN (
                 SELECT t.value FROM cards c, json_each(c.data, '$.tags') t
                 WHERE c.deck_id = OLD.deck_id AND c.card_id = OLD.card_id);
@@ -175,7 +180,8 @@ MIGRATIONS: list[str] = [
             scheduled_right = scheduled_right - (OLD.scheduled = 1 AND OLD.verdict = 'right')
             WHERE deck_id = OLD.deck_id AND day = OLD.day;
         DELETE FROM review_deck_days WHERE deck_id = OLD.deck_id AND day = OLD.day AND reviews <= 0;
-        UPDATE review_tag_days SET scheduled = scheduled - 1, scheduled_right = scheduled_right - (OLD.verdict = 'right')
+        UPDATE review_tag_days
+            SET scheduled = scheduled - 1, scheduled_right = scheduled_right - (OLD.verdict = 'right')
             WHERE OLD.scheduled = 1 AND day = OLD.day AND tag IN (
                 SELECT t.value FROM cards c, json_each(c.data, '$.tags') t
                 WHERE c.deck_id = OLD.deck_id AND c.card_id = OLD.card_id);
@@ -393,8 +399,10 @@ def problem_message(path: str | Path, problem: StoreProblem, detail: str = "") -
         StoreProblem.NOT_A_DATABASE: f"{path} is not a quizzer database{why}; move it aside or pass --db",
         StoreProblem.CORRUPT: f"{path} is damaged{why}; move it aside (or restore a backup), or pass --db",
         StoreProblem.IS_DIRECTORY: f"{path} is a directory, not a database file; pass --db with a file path",
-        StoreProblem.PARENT_NOT_DIRECTORY: f"{path} cannot be created: a part of its folder path is a file{why}; pass --db with a path in a folder",
-        StoreProblem.CANNOT_OPEN: f"{path} cannot be opened{why}; check that its folder exists and is readable, or pass --db",
+        StoreProblem.PARENT_NOT_DIRECTORY: f"{path} cannot be created: a part of its folder path is a file{why}; "
+                                           "pass --db with a path in a folder",
+        StoreProblem.CANNOT_OPEN: f"{path} cannot be opened{why}; "
+                                  "check that its folder exists and is readable, or pass --db",
     }.get(problem, f"{path}: {detail or problem.value}; move it aside or pass --db")
 
 
@@ -472,7 +480,8 @@ class Store:
         if self.read_only:
             version = self.version  # reads the header: fails here on a file that is not a database
             if version != SCHEMA_VERSION:
-                raise StoreError(f"{self.path} is read-only and needs a schema upgrade ({version} -> {SCHEMA_VERSION}); "
+                raise StoreError(f"{self.path} is read-only and needs a schema upgrade "
+                                 f"({version} -> {SCHEMA_VERSION}); "
                                  "open it once where it can be written", StoreProblem.READ_ONLY)
             return
         if not memory:
@@ -497,7 +506,7 @@ class Store:
                 pass
         self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
@@ -522,7 +531,8 @@ class Store:
     def migrate(self, target: int = SCHEMA_VERSION) -> None:
         current = self.version
         if current > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} was written by a newer quizzer (schema {current} > {SCHEMA_VERSION}); upgrade quizzer",
+            raise StoreError(f"{self.path} was written by a newer quizzer (schema {current} > {SCHEMA_VERSION}); "
+                             "upgrade quizzer",
                              StoreProblem.NEWER_SCHEMA)
         for version in range(current + 1, target + 1):
             with self.transaction() as db:
@@ -559,7 +569,8 @@ class Store:
                         report.added.append(card.id)
                         continue
                     db.execute(
-                        """UPDATE cards SET position = ?, kind = ?, data = ?, content_hash = ?, code_hash = ?, removed = 0
+                        """UPDATE cards
+                           SET position = ?, kind = ?, data = ?, content_hash = ?, code_hash = ?, removed = 0
                            WHERE deck_id = ? AND card_id = ?""",
                         (position, card.kind, data, card.content_hash, card.code_hash, deck.id, card.id))
                     if old["content_hash"] == card.content_hash and not old["removed"]:
@@ -577,7 +588,8 @@ class Store:
 
     def deck_hashes(self) -> dict[str, tuple[str, str]]:
         """deck id -> (source hash, origin), to tell whether a bundled file needs re-importing."""
-        return {r["id"]: (r["source_hash"], r["origin"]) for r in self.db.execute("SELECT id, source_hash, origin FROM decks")}
+        return {r["id"]: (r["source_hash"], r["origin"])
+                for r in self.db.execute("SELECT id, source_hash, origin FROM decks")}
 
     def decks(self, deck_ids: list[str]) -> list[Deck]:
         """Decks as stored (current cards only), e.g. to check them by id."""
@@ -605,7 +617,8 @@ class Store:
         return f"SELECT c.*, d.title AS deck_title FROM cards c INDEXED BY {index} JOIN decks d ON d.id = c.deck_id"
 
     def card_state(self, deck_id: str, card_id: str) -> CardState:
-        row = self.db.execute(self._CARD_SELECT + " WHERE c.deck_id = ? AND c.card_id = ?", (deck_id, card_id)).fetchone()
+        row = self.db.execute(self._CARD_SELECT + " WHERE c.deck_id = ? AND c.card_id = ?",
+                              (deck_id, card_id)).fetchone()
         if row is None:
             raise StoreError(f"no card {deck_id}/{card_id}")
         return _card_state(row)
@@ -613,7 +626,8 @@ class Store:
     def due_cards(self, today: date, deck_ids: list[str] | None = None, limit: int | None = None) -> list[CardState]:
         """Reviews due on or before `today`, most overdue first."""
         where, args = _deck_filter(deck_ids)
-        sql = (self._queue_select("cards_queue_due") + " WHERE c.due IS NOT NULL AND c.due <= ? AND c.suspended = 0 AND c.removed = 0"
+        sql = (self._queue_select("cards_queue_due")
+               + " WHERE c.due IS NOT NULL AND c.due <= ? AND c.suspended = 0 AND c.removed = 0"
                + where + " ORDER BY c.due, c.deck_id, c.position")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -622,7 +636,8 @@ class Store:
     def new_cards(self, deck_ids: list[str] | None = None, limit: int | None = None) -> list[CardState]:
         """Never-reviewed cards, in deck order, interleaving decks so a session is varied."""
         where, args = _deck_filter(deck_ids)
-        sql = (self._queue_select("cards_queue_new") + " WHERE c.due IS NULL AND c.suspended = 0 AND c.removed = 0" + where
+        sql = (self._queue_select("cards_queue_new") + " WHERE c.due IS NULL AND c.suspended = 0 AND c.removed = 0"
+               + where
                + " ORDER BY c.position, c.deck_id")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -640,7 +655,8 @@ class Store:
         day until they score 4 or 5. Read off the review log, so quitting loses none of them."""
         where, args = _deck_filter(deck_ids)
         sql = (self._CARD_SELECT + """ JOIN (SELECT deck_id, card_id, max(id) AS last_id FROM reviews WHERE day = ?
-                                             GROUP BY deck_id, card_id) t ON t.deck_id = c.deck_id AND t.card_id = c.card_id
+                                             GROUP BY deck_id, card_id) t
+                                       ON t.deck_id = c.deck_id AND t.card_id = c.card_id
                                        JOIN reviews r ON r.id = t.last_id
                WHERE r.grade < 4 AND c.suspended = 0 AND c.removed = 0""" + where + " ORDER BY r.id")
         return [_card_state(r) for r in self.db.execute(sql, (day.isoformat(), *args))]
@@ -653,7 +669,8 @@ class Store:
     def next_due_date(self, deck_ids: list[str] | None = None) -> date | None:
         where, args = _deck_filter(deck_ids)
         row = self.db.execute(
-            "SELECT min(due) FROM cards c WHERE due IS NOT NULL AND suspended = 0 AND removed = 0" + where, args).fetchone()
+            "SELECT min(due) FROM cards c WHERE due IS NOT NULL AND suspended = 0 AND removed = 0" + where,
+            args).fetchone()
         return date.fromisoformat(row[0]) if row[0] else None
 
     def set_suspended(self, deck_id: str, card_id: str, suspended: bool = True) -> bool:
@@ -675,7 +692,8 @@ class Store:
         decks = self.deck_titles()
         if deck_id not in decks:
             raise StoreError(f"no deck {deck_id!r}; known decks: {', '.join(decks) or 'none'}", StoreProblem.NOT_FOUND)
-        raise StoreError(f"no card {card_id!r} in deck {deck_id!r}; use the card's id from its deck file", StoreProblem.NOT_FOUND)
+        raise StoreError(f"no card {card_id!r} in deck {deck_id!r}; use the card's id from its deck file",
+                         StoreProblem.NOT_FOUND)
 
     def review_exists(self, deck_id: str, card_id: str, at: datetime) -> bool:
         """Whether the answer given at `at` is already logged (a saved grade applied twice is one)."""
@@ -724,6 +742,7 @@ class Store:
                    WHERE deck_id = ? AND card_id = ?""",
                 (after.ease, after.interval, after.repetitions, after.lapses, due.isoformat() if due else None,
                  last_day.isoformat() if last_day else None, deck_id, card_id))
+        assert cur.lastrowid is not None  # an INSERT always sets it
         return Review(cur.lastrowid, deck_id, card_id, day, int(checked), "right" if correct else "wrong", result.moves,
                       after, due)
 
@@ -737,7 +756,8 @@ class Store:
             if row is None or row["prev_state"] is None:
                 return None
             if expect is not None and (row["deck_id"], row["card_id"]) != tuple(expect):
-                raise StoreError(f"the newest review is of {row['deck_id']}/{row['card_id']}, not {expect[0]}/{expect[1]}; nothing undone")
+                raise StoreError(f"the newest review is of {row['deck_id']}/{row['card_id']}, "
+                                 f"not {expect[0]}/{expect[1]}; nothing undone")
             prev = json.loads(row["prev_state"])
             db.execute(
                 """UPDATE cards SET ease = ?, interval = ?, repetitions = ?, lapses = ?, due = ?, last_day = ?
@@ -771,14 +791,16 @@ class Store:
                   sum(c.interval >= {MATURE_DAYS} AND c.suspended = 0) AS mature,
                   sum(c.suspended) AS suspended,
                   (SELECT total(reviews) FROM review_deck_days r WHERE r.deck_id = d.id) AS reviews,
-                  (SELECT total(scheduled) FROM review_deck_days r WHERE r.deck_id = d.id AND r.day >= :since) AS recent,
+                  (SELECT total(scheduled) FROM review_deck_days r
+                   WHERE r.deck_id = d.id AND r.day >= :since) AS recent,
                   (SELECT total(scheduled_right) FROM review_deck_days r
                    WHERE r.deck_id = d.id AND r.day >= :since) AS recent_right
                 FROM decks d LEFT JOIN cards c INDEXED BY cards_deck_stats ON c.deck_id = d.id AND c.removed = 0
                 GROUP BY d.id ORDER BY d.id""", {"today": today.isoformat(), "since": since}).fetchall()
         out = []
         for r in rows:
-            item = {k: int(r[k] or 0) for k in ("cards", "new", "due_today", "learning", "mature", "suspended", "reviews")}
+            item: dict[str, Any] = {
+                k: int(r[k] or 0) for k in ("cards", "new", "due_today", "learning", "mature", "suspended", "reviews")}
             item = {"deck": r["id"], "title": r["title"], **item,
                     "retention_30d": round(r["recent_right"] / r["recent"], 4) if r["recent"] else None}
             out.append(item)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from enum import Enum
+from itertools import pairwise
 from typing import Any
 
 from rich import box
@@ -302,7 +303,8 @@ def _layout_row(name: str, t: Info) -> tuple[str, ...]:
 def _unmergeable(shape: list[int], stride: list[int]) -> list[tuple[int, int]]:
     """Neighbouring dims (size > 1) that are not laid out one after the other in memory."""
     dims = [i for i, n in enumerate(shape) if n != 1]
-    return [(i, j) for i, j in zip(dims, dims[1:]) if i < len(stride) and j < len(stride) and stride[i] != stride[j] * shape[j]]
+    return [(i, j) for i, j in pairwise(dims)
+            if i < len(stride) and j < len(stride) and stride[i] != stride[j] * shape[j]]
 
 
 def autograd(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -> Why:
@@ -366,7 +368,8 @@ def _grad_rows(trace: dict[str, Any], names: dict[str, str]) -> list[tuple[str, 
             rows.append((f"#{n}", {"": f"✗ {call['error']['type']}: {why}"}))
             continue
         event = next(events, None)
-        grads = {names.get(leaf["id"], f"leaf {leaf['id']}"): _values(leaf.get("grad")) for leaf in (event or {}).get("leaves", [])}
+        grads = {names.get(leaf["id"], f"leaf {leaf['id']}"): _values(leaf.get("grad"))
+                 for leaf in (event or {}).get("leaves", [])}
         rows.append((f"#{n}", grads))
     return rows
 
@@ -384,7 +387,8 @@ def _align_grads(rows: list[tuple[str, dict[str, str]]], leaf_names: list[str]) 
 def _values(sample: dict[str, Any] | None) -> str:
     if sample is None:
         return "None"
-    values = ", ".join(_num(v) for v in sample["values"][:4]) + (", …" if sample.get("more") or len(sample["values"]) > 4 else "")
+    values = ", ".join(_num(v) for v in sample["values"][:4]) + (
+        ", …" if sample.get("more") or len(sample["values"]) > 4 else "")
     return values if not sample["shape"] else f"[{values}]"
 
 
@@ -400,7 +404,8 @@ def dtype(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -> Wh
     if "error" in call:
         rows.append(("= result", "", "✗"))
     else:
-        rows.append(("= " + _label(result, names, "result"), result.get("type", "tensor") if "dtype" not in result else "tensor",
+        rows.append(("= " + _label(result, names, "result"),
+                     result.get("type", "tensor") if "dtype" not in result else "tensor",
                      result.get("dtype", "–")))
     if not call.get("args") and op_name(call) in FACTORIES:
         rows = [("data", "Python", ", ".join(call.get("params", [])) or "–"), rows[-1]]
@@ -437,9 +442,11 @@ def devices(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -> 
             if "shape" in t:
                 name = _label(t, names, f"arg {t.get('arg', '')}".strip() if "arg" in t else "result")
                 infos.setdefault(name, (name, t))
-    rows = tuple((name, "ndarray" if t.get("type") == "ndarray" else "tensor", t.get("device", "–"), _shape(t.get("shape")),
-                  t.get("dtype", "–"), t.get("memory", "–")) for name, t in list(infos.values())[:8])
-    sheet = Sheet(_fn(call) if call else "tensors and arrays", ("name", "kind", "device", "shape", "dtype", "memory"), rows)
+    rows = tuple((name, "ndarray" if t.get("type") == "ndarray" else "tensor", t.get("device", "–"),
+                  _shape(t.get("shape")), t.get("dtype", "–"), t.get("memory", "–"))
+                 for name, t in list(infos.values())[:8])
+    sheet = Sheet(_fn(call) if call else "tensors and arrays",
+                  ("name", "kind", "device", "shape", "dtype", "memory"), rows)
     notes = list(_sharing(list(infos.values())))
     if call is not None and "error" in call:
         notes.insert(0, _outcome_row(call))
@@ -479,7 +486,8 @@ def loss(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -> Why
 
 
 def named(trace: dict[str, Any], call: Call | None, names: dict[str, str]) -> Why:
-    rows = tuple((t["name"], _shape(t.get("shape")), t.get("dtype", "–"), t.get("device", "–"), _yes(t.get("requires_grad")))
+    rows = tuple((t["name"], _shape(t.get("shape")), t.get("dtype", "–"), t.get("device", "–"),
+                  _yes(t.get("requires_grad")))
                  for t in trace.get("named", [])[:10])
     sheet = Sheet("the snippet's tensors after the run", ("name", "shape", "dtype", "device", "requires_grad"), rows)
     headline = "" if rows else "the snippet made no tensors to show"

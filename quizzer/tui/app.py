@@ -32,7 +32,7 @@ class QuizzerApp(App[None]):
     TITLE = "quizzer"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
-    def __init__(self, store: Store, session: StudySession, runner: Runner | None = None,
+    def __init__(self, store: Store, session: StudySession, runner: Runner | None = None, *,
                  device: str | None = None, own_runner: bool = True, start: str = "study") -> None:
         super().__init__()
         self.start = start

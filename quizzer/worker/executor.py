@@ -138,7 +138,7 @@ def _trace_hook(request: dict[str, Any]) -> Any:
 
 def _trace_result(tracer: Any, ns: dict[str, Any], base: dict[str, Any], value: Any, asked: bool) -> dict[str, Any]:
     try:
-        return tracer.result(ns, base, value, asked)  # type: ignore[no-any-return]
+        return tracer.result(ns, base, value, asked)
     except Exception as exc:  # a broken trace costs the panel, never the outcome
         return {"version": 1, "failed": safe_type_name(exc)}
 

@@ -145,9 +145,10 @@ class Tracer(TorchFunctionMode):
 
     def _describe_tensor(self, t: torch.Tensor, label: str) -> dict[str, Any]:
         device = t.device
-        out: dict[str, Any] = {"id": label, "shape": list(t.shape), "dtype": _DTYPES.get(t.dtype) or _dtype_name(t.dtype),
-                               "device": _DEVICES.get(device) or _device_name(device), "requires_grad": bool(t.requires_grad),
-                               "is_leaf": bool(t.is_leaf)}
+        out: dict[str, Any] = {"id": label, "shape": list(t.shape),
+                               "dtype": _DTYPES.get(t.dtype) or _dtype_name(t.dtype),
+                               "device": _DEVICES.get(device) or _device_name(device),
+                               "requires_grad": bool(t.requires_grad), "is_leaf": bool(t.is_leaf)}
         if t.layout == torch.strided and not t.is_quantized and t.device.type != "meta":
             out["stride"] = list(t.stride())
             out["contiguous"] = bool(t.is_contiguous())
@@ -161,7 +162,8 @@ class Tracer(TorchFunctionMode):
     def _array(self, a: Any) -> dict[str, Any]:
         start = a.__array_interface__["data"][0]
         return {"type": "ndarray", "shape": list(a.shape), "dtype": str(a.dtype), "device": "numpy",
-                "stride": [s // max(1, a.itemsize) for s in a.strides], "memory": self._memory_label(start, max(1, a.nbytes))}
+                "stride": [s // max(1, a.itemsize) for s in a.strides],
+                "memory": self._memory_label(start, max(1, a.nbytes))}
 
     def _tensor_memory(self, t: torch.Tensor) -> str:
         storage = t.untyped_storage()
@@ -203,7 +205,8 @@ class Tracer(TorchFunctionMode):
         self.grads.append({"backward": self._backwards, "leaves": leaves})
 
     # -- after the run --------------------------------------------------------------------------
-    def result(self, namespace: dict[str, Any], base: dict[str, Any], value: Any = None, asked: bool = False) -> dict[str, Any]:
+    def result(self, namespace: dict[str, Any], base: dict[str, Any], value: Any = None,
+               asked: bool = False) -> dict[str, Any]:
         """The trace: calls, leaf gradients after each backward, the named tensors, the asked value."""
         started = time.perf_counter()
         with torch._C.DisableTorchFunction():
@@ -211,7 +214,8 @@ class Tracer(TorchFunctionMode):
             for key, obj in list(namespace.items()):
                 if key.startswith("_") or (key in base and base[key] is obj):
                     continue
-                if isinstance(obj, torch.Tensor) or (type(obj).__module__ == "numpy" and hasattr(obj, "__array_interface__")):
+                if isinstance(obj, torch.Tensor) or (type(obj).__module__ == "numpy"
+                                                      and hasattr(obj, "__array_interface__")):
                     entry = self._safe(lambda o=obj: self._describe(o))
                     if entry is not None:
                         named.append({"name": key, **entry})

@@ -117,7 +117,8 @@ class Zygote:
         except (TimeoutError, LineTooLong, ValueError):
             hello = None
         if not isinstance(hello, dict):
-            hello = {"event": Event.FAILED.value, "error": {"type": "RuntimeError", "message": "executor died at start"}}
+            hello = {"event": Event.FAILED.value,
+                     "error": {"type": "RuntimeError", "message": "executor died at start"}}
         hello["start_seconds"] = time.monotonic() - start
         self.base_anon = linux.anon_bytes(pid)
         self.memory_cap = self._memory() + memory_headroom()
@@ -246,7 +247,8 @@ class Zygote:
                 if outcome is not None:
                     return outcome, bool(outcome.pop("left_children", False)) or bool(self.strays())
         except TimeoutError:
-            return {"status": Status.TIMEOUT.value, "detail": f"timed out after {timeout:g} s", "seconds": timeout}, True
+            return {"status": Status.TIMEOUT.value, "detail": f"timed out after {timeout:g} s",
+                    "seconds": timeout}, True
         except MemoryCapExceeded:
             return {"status": Status.MEMORY.value,
                     "detail": f"used more than {self.memory_cap >> 20:,} MiB of memory",

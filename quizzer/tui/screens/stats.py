@@ -40,7 +40,7 @@ class Heatmap(Widget):
     def render(self) -> Text:
         if not self.days:
             return Text("loading…", style="dim")
-        counts = {d: n for d, n in self.days}
+        counts = dict(self.days)
         top = max(counts.values()) or 1
         first, last = self.days[0][0], self.days[-1][0]
         start = first - timedelta(days=first.weekday())  # columns start on Mondays

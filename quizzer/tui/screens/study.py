@@ -27,10 +27,11 @@ from ...deck import Card
 from ...grading import Status, Verdict, grade
 from ...in_flight import Flights, InFlight
 from ...kinds import Control, spec
-from ...scheduler import Grade
-from ...session import GradeOption, QueueItem, StudySession
 from ...pending import Grade as PendingGrade
 from ...pending import WriteOutcome, write_grade
+from ...protocol import Outcome
+from ...scheduler import Grade
+from ...session import GradeOption, QueueItem, StudySession
 from ...store import Review, Store, StoreError
 from ..widgets.answer_box import AnswerBox
 from ..widgets.badge import DeviceBadge
@@ -220,7 +221,7 @@ class StudyScreen(Screen[None]):
             return
         self.show_verdict(card, verdict, outcome, text, seconds)
 
-    def show_verdict(self, card: Card, verdict: Verdict, outcome, text: str, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    def show_verdict(self, card: Card, verdict: Verdict, outcome: Outcome, text: str, seconds: float) -> None:
         self.query_one(AnswerBox).hide()
         self.query_one(VerdictPanel).show_verdict(card, verdict, outcome)
         body = self.query_one("#body", VerticalScroll)

@@ -65,7 +65,8 @@ class NothingDueScreen(Screen[str]):
     def compose(self) -> ComposeResult:
         offer: list = []
         if self.new_batch > 0:
-            offer = ["Press ", ("n", "bold"), f" to learn {self.new_batch} new card{'s' * (self.new_batch != 1)} beyond today's limit, "]
+            offer = ["Press ", ("n", "bold"),
+                     f" to learn {self.new_batch} new card{'s' * (self.new_batch != 1)} beyond today's limit, "]
         else:
             offer = ["Press "]
         text = Text.assemble(

@@ -145,7 +145,8 @@ class TryItScreen(Screen[None]):
         self.outcome = outcome
         self.runs += 1
         style = "red" if outcome.status != "value" else "green"
-        line = Text(f"run {self.runs} on {outcome.device or self.device}: ", style="bold") + Text(outcome.describe(), style=style)
+        line = (Text(f"run {self.runs} on {outcome.device or self.device}: ", style="bold")
+                + Text(outcome.describe(), style=style))
         if outcome.stdout.strip():
             line += Text("\nprinted: " + outcome.stdout.strip()[:400], style="dim")
         self.query_one("#try-outcome", Static).update(line)

@@ -93,7 +93,8 @@ class AnswerBox(Vertical):
         self.query_one("#answer", Input).focus()
 
     def _parts(self) -> tuple[Input, OptionList, Static]:
-        return self.query_one("#answer", Input), self.query_one("#choices", OptionList), self.query_one("#prompt", Static)
+        return (self.query_one("#answer", Input), self.query_one("#choices", OptionList),
+                self.query_one("#prompt", Static))
 
     # -- answering ----------------------------------------------------------------------------
     @on(Input.Submitted, "#answer")

@@ -65,7 +65,7 @@ class CardView(Vertical):
             header.append(f"runs on {device}", style="bold")
         self.query_one("#question", Static).update(Text.assemble(header, "\n", card.question))
         code = self.query_one("#code", Static)
-        code.display = bool(card.code.strip() or card.ask and card.kind != "recall")
+        code.display = bool(card.code.strip() or (card.ask and card.kind != "recall"))
         if not code.display:
             return
         highlighted = "rich.syntax" in sys.modules  # the first card paints plain, then highlights

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.widget import Widget
 
 
@@ -48,5 +49,5 @@ class GradeBar(Widget):
     def render(self) -> Text:
         return layout(self.choices, self.default, max(20, self.content_size.width or 80))
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(layout(self.choices, self.default, max(20, width)).split())
