@@ -174,6 +174,10 @@ async def test_bool_choice_and_recall_cards(db, runner):
         await settled(pilot)
         assert "✓ Right" in text(app, "#verdict")
         await grade_with(pilot, "5")
+        await pilot.press(*"int64")  # typing highlights the option the text names
+        assert app.screen.query_one("#choices").highlighted == 1
+        await pilot.press(*["backspace"] * 5)
+        assert app.screen.query_one("#choices").highlighted is None
         await pilot.press("down", "down")  # walk to b) torch.int64: the box shows what Enter sends
         assert app.screen.query_one("#answer", Input).value == "b"
         await pilot.press("enter")
