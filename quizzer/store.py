@@ -27,6 +27,37 @@ from .settings import max_interval
 
 BUSY_TIMEOUT_MS = 15_000
 
+# What one review adds to the rollups of migration 4, and what taking it back removes: the insert,
+# delete and update triggers are made of these two, so the three cannot drift apart.
+_ROLLUP_ADD = """
+        INSERT INTO review_days VALUES (NEW.day, 1, coalesce(NEW.seconds, 0))
+            ON CONFLICT (day) DO UPDATE SET reviews = reviews + 1, seconds = seconds + excluded.seconds;
+        INSERT INTO review_deck_days
+            VALUES (NEW.deck_id, NEW.day, 1, NEW.scheduled = 1, NEW.scheduled = 1 AND NEW.verdict = 'right')
+            ON CONFLICT (deck_id, day) DO UPDATE SET reviews = reviews + 1, scheduled = scheduled + excluded.scheduled,
+                scheduled_right = scheduled_right + excluded.scheduled_right;
+        INSERT INTO review_tag_days
+            SELECT DISTINCT NEW.day, t.value, 1, NEW.verdict = 'right'
+            FROM cards c, json_each(c.data, '$.tags') t
+            WHERE NEW.scheduled = 1 AND c.deck_id = NEW.deck_id AND c.card_id = NEW.card_id
+            ON CONFLICT (day, tag) DO UPDATE SET scheduled = scheduled + 1,
+                scheduled_right = scheduled_right + excluded.scheduled_right;
+"""
+_ROLLUP_REMOVE = """
+        UPDATE review_days SET reviews = reviews - 1, seconds = seconds - coalesce(OLD.seconds, 0) WHERE day = OLD.day;
+        DELETE FROM review_days WHERE day = OLD.day AND reviews <= 0;
+        UPDATE review_deck_days SET reviews = reviews - 1, scheduled = scheduled - (OLD.scheduled = 1),
+            scheduled_right = scheduled_right - (OLD.scheduled = 1 AND OLD.verdict = 'right')
+            WHERE deck_id = OLD.deck_id AND day = OLD.day;
+        DELETE FROM review_deck_days WHERE deck_id = OLD.deck_id AND day = OLD.day AND reviews <= 0;
+        UPDATE review_tag_days
+            SET scheduled = scheduled - 1, scheduled_right = scheduled_right - (OLD.verdict = 'right')
+            WHERE OLD.scheduled = 1 AND day = OLD.day AND tag IN (
+                SELECT t.value FROM cards c, json_each(c.data, '$.tags') t
+                WHERE c.deck_id = OLD.deck_id AND c.card_id = OLD.card_id);
+        DELETE FROM review_tag_days WHERE day = OLD.day AND scheduled <= 0;
+"""
+
 MIGRATIONS: list[str] = [
     # 1: decks, cards with SM-2 state, review log
     """
@@ -145,60 +176,12 @@ MIGRATIONS: list[str] = [
         CROSS JOIN card_tags t ON t.deck_id = r.deck_id AND t.card_id = r.card_id
         WHERE r.scheduled = 1 GROUP BY r.day, t.tag;
     CREATE TRIGGER reviews_rollup_insert AFTER INSERT ON reviews BEGIN
-        INSERT INTO review_days VALUES (NEW.day, 1, coalesce(NEW.seconds, 0))
-            ON CONFLICT (day) DO UPDATE SET reviews = reviews + 1, seconds = seconds + excluded.seconds;
-        INSERT INTO review_deck_days
-            VALUES (NEW.deck_id, NEW.day, 1, NEW.scheduled = 1, NEW.scheduled = 1 AND NEW.verdict = 'right')
-            ON CONFLICT (deck_id, day) DO UPDATE SET reviews = reviews + 1, scheduled = scheduled + excluded.scheduled,
-                scheduled_right = scheduled_right + excluded.scheduled_right;
-        INSERT INTO review_tag_days
-            SELECT DISTINCT NEW.day, t.value, 1, NEW.verdict = 'right'
-            FROM cards c, json_each(c.data, '$.tags') t
-            WHERE NEW.scheduled = 1 AND c.deck_id = NEW.deck_id AND c.card_id = NEW.card_id
-            ON CONFLICT (day, tag) DO UPDATE SET scheduled = scheduled + 1,
-                scheduled_right = scheduled_right + excluded.scheduled_right;
-    END;
+""" + _ROLLUP_ADD + """    END;
     CREATE TRIGGER reviews_rollup_delete AFTER DELETE ON reviews BEGIN
-        UPDATE review_days SET reviews = reviews - 1, seconds = seconds - coalesce(OLD.seconds, 0) WHERE day = OLD.day;
-        DELETE FROM review_days WHERE day = OLD.day AND reviews <= 0;
-        UPDATE review_deck_days SET reviews = reviews - 1, scheduled = scheduled - (OLD.scheduled = 1),
-            scheduled_right = scheduled_right - (OLD.scheduled = 1 AND OLD.verdict = 'right')
-            WHERE deck_id = OLD.deck_id AND day = OLD.day;
-        DELETE FROM review_deck_days WHERE deck_id = OLD.deck_id AND day = OLD.day AND reviews <= 0;
-        UPDATE review_tag_days
-            SET scheduled = scheduled - 1, scheduled_right = scheduled_right - (OLD.verdict = 'right')
-            WHERE OLD.scheduled = 1 AND day = OLD.day AND tag IN (
-                SELECT t.value FROM cards c, json_each(c.data, '$.tags') t
-                WHERE c.deck_id = OLD.deck_id AND c.card_id = OLD.card_id);
-        DELETE FROM review_tag_days WHERE day = OLD.day AND scheduled <= 0;
-    END;
+""" + _ROLLUP_REMOVE + """    END;
     CREATE TRIGGER reviews_rollup_update AFTER UPDATE OF deck_id, card_id, day, verdict, scheduled, seconds ON reviews
     BEGIN
-        UPDATE review_days SET reviews = reviews - 1, seconds = seconds - coalesce(OLD.seconds, 0) WHERE day = OLD.day;
-        DELETE FROM review_days WHERE day = OLD.day AND reviews <= 0;
-        UPDATE review_deck_days SET reviews = reviews - 1, scheduled = scheduled - (OLD.scheduled = 1),
-            scheduled_right = scheduled_right - (OLD.scheduled = 1 AND OLD.verdict = 'right')
-            WHERE deck_id = OLD.deck_id AND day = OLD.day;
-        DELETE FROM review_deck_days WHERE deck_id = OLD.deck_id AND day = OLD.day AND reviews <= 0;
-        UPDATE review_tag_days
-            SET scheduled = scheduled - 1, scheduled_right = scheduled_right - (OLD.verdict = 'right')
-            WHERE OLD.scheduled = 1 AND day = OLD.day AND tag IN (
-                SELECT t.value FROM cards c, json_each(c.data, '$.tags') t
-                WHERE c.deck_id = OLD.deck_id AND c.card_id = OLD.card_id);
-        DELETE FROM review_tag_days WHERE day = OLD.day AND scheduled <= 0;
-        INSERT INTO review_days VALUES (NEW.day, 1, coalesce(NEW.seconds, 0))
-            ON CONFLICT (day) DO UPDATE SET reviews = reviews + 1, seconds = seconds + excluded.seconds;
-        INSERT INTO review_deck_days
-            VALUES (NEW.deck_id, NEW.day, 1, NEW.scheduled = 1, NEW.scheduled = 1 AND NEW.verdict = 'right')
-            ON CONFLICT (deck_id, day) DO UPDATE SET reviews = reviews + 1, scheduled = scheduled + excluded.scheduled,
-                scheduled_right = scheduled_right + excluded.scheduled_right;
-        INSERT INTO review_tag_days
-            SELECT DISTINCT NEW.day, t.value, 1, NEW.verdict = 'right'
-            FROM cards c, json_each(c.data, '$.tags') t
-            WHERE NEW.scheduled = 1 AND c.deck_id = NEW.deck_id AND c.card_id = NEW.card_id
-            ON CONFLICT (day, tag) DO UPDATE SET scheduled = scheduled + 1,
-                scheduled_right = scheduled_right + excluded.scheduled_right;
-    END;
+""" + _ROLLUP_REMOVE + _ROLLUP_ADD + """    END;
     CREATE TRIGGER cards_rollup_retag AFTER UPDATE OF data ON cards
     WHEN json_extract(OLD.data, '$.tags') IS NOT json_extract(NEW.data, '$.tags') BEGIN
         UPDATE review_tag_days SET scheduled = scheduled - x.n, scheduled_right = scheduled_right - x.r
