@@ -78,10 +78,11 @@ def text(app, selector):
 
 async def until(pilot, condition, what="the screen to settle"):
     """Wait for what a learner would wait for: a verdict, a hint, the next card."""
-    for _ in range(300):
-        await pilot.pause(0.02)
+    for _ in range(600):
+        await pilot.pause()  # let pending messages run first: often that is all it takes
         if condition():
             return
+        await pilot.pause(0.01)
     raise AssertionError(f"timed out waiting for {what}")
 
 
