@@ -110,7 +110,6 @@ class StudyScreen(Screen[None]):
         with VerticalScroll(id="body"):
             yield CardView(id="card")
             yield AnswerBox(id="answer-box")
-            yield VerdictPanel(id="verdict-panel")
         yield GradeBar(id="grades")
 
     def on_mount(self) -> None:
@@ -165,7 +164,8 @@ class StudyScreen(Screen[None]):
         device = self.quizzer.running_device if isinstance(card.expect, dict) and not card.device else None
         self.query_one(CardView).show(card, SOURCES[self.item.source], device)
         self.query_one(AnswerBox).show(card)
-        self.query_one(VerdictPanel).clear()
+        for panel in self.query(VerdictPanel):
+            panel.clear()
         self.query_one(GradeBar).display = False
         body = self.query_one("#body", VerticalScroll)
         body.scroll_home(animate=False)
@@ -219,11 +219,20 @@ class StudyScreen(Screen[None]):
             box.show_hint(verdict.hint)
             box.focus_box()
             return
-        self.show_verdict(card, verdict, outcome, text, seconds)
+        await self.show_verdict(card, verdict, outcome, text, seconds)
 
-    def show_verdict(self, card: Card, verdict: Verdict, outcome: Outcome, text: str, seconds: float) -> None:
+    async def verdict_panel(self) -> VerdictPanel:
+        """The verdict panel, mounted the first time a verdict is shown: the first card paints sooner."""
+        found = self.query(VerdictPanel)
+        if found:
+            return found.first()
+        panel = VerdictPanel(id="verdict-panel")
+        await self.query_one("#body", VerticalScroll).mount(panel)
+        return panel
+
+    async def show_verdict(self, card: Card, verdict: Verdict, outcome: Outcome, text: str, seconds: float) -> None:
         self.query_one(AnswerBox).hide()
-        self.query_one(VerdictPanel).show_verdict(card, verdict, outcome)
+        (await self.verdict_panel()).show_verdict(card, verdict, outcome)
         body = self.query_one("#body", VerticalScroll)
         body.focus()  # arrows, PageUp/PageDown, Home/End now scroll the verdict
         self.call_after_refresh(body.scroll_to_widget, self.query_one("#verdict-panel"), top=True, animate=False)
@@ -235,14 +244,14 @@ class StudyScreen(Screen[None]):
         self.set_phase(Phase.VERDICT)
         self._show_grades()
 
-    def action_reveal(self) -> None:
+    async def action_reveal(self) -> None:
         card = self.card
         if card is None:
             return
         self.answer_text, self.seconds = "", time.monotonic() - self.shown_at
         self.verdict_correct = None  # the learner is the judge
         self.query_one(AnswerBox).hide()
-        self.query_one(VerdictPanel).show_recall(card)
+        (await self.verdict_panel()).show_recall(card)
         self.set_phase(Phase.REVEALED)
         self._show_grades()
 

@@ -42,22 +42,29 @@ class AnswerBox(Vertical):
 
     def compose(self) -> ComposeResult:
         yield AnswerInput(id="answer")
-        yield OptionList(id="choices")
         yield Static(id="prompt")
         yield Static(id="hint")
 
     card: Card | None = None
 
-    def on_mount(self) -> None:
-        self.query_one("#choices", OptionList).can_focus = False  # typing goes to the box above it
+    def _options(self) -> OptionList:
+        """The option list, mounted the first time a choice card needs it (a faster first card)."""
+        found = self.query("#choices")
+        if found:
+            return found.first(OptionList)
+        options = OptionList(id="choices")
+        options.can_focus = False  # typing goes to the box above it
+        self.mount(options, before=self.query_one("#prompt"))
+        return options
 
     # -- showing ------------------------------------------------------------------------------
     def show(self, card: Card) -> None:
         self.card = card
         control = spec(card.kind).control
-        box, options, prompt = self._parts()
+        box, prompt = self.query_one("#answer", Input), self.query_one("#prompt", Static)
         box.display = control in (Control.TYPE, Control.PICK)
-        options.display = control is Control.PICK
+        for shown in self.query("#choices"):
+            shown.display = False
         prompt.display = control in (Control.KEYS, Control.REVEAL)
         self.clear_hint()
         box.value = ""
@@ -65,7 +72,9 @@ class AnswerBox(Vertical):
             expects = tuple(card.expect.values()) if isinstance(card.expect, dict) else (card.expect or "",)
             box.placeholder = placeholder(card.kind, expects)
             self.call_after_refresh(box.focus)
-        if options.display:
+        if control is Control.PICK:
+            options = self._options()
+            options.display = True
             options.clear_options()
             options.add_options([Option(choice_label(i, c), id=str(i)) for i, c in enumerate(card.choices)])
             options.highlighted = None
@@ -75,7 +84,7 @@ class AnswerBox(Vertical):
             prompt.update(Text.from_markup("Think of your answer, then press [b]space[/b] to see it."))
 
     def hide(self) -> None:
-        for widget in self._parts():
+        for widget in self.query("#answer, #choices, #prompt"):
             widget.display = False
         self.clear_hint()
 
@@ -91,10 +100,6 @@ class AnswerBox(Vertical):
 
     def focus_box(self) -> None:
         self.query_one("#answer", Input).focus()
-
-    def _parts(self) -> tuple[Input, OptionList, Static]:
-        return (self.query_one("#answer", Input), self.query_one("#choices", OptionList),
-                self.query_one("#prompt", Static))
 
     # -- answering ----------------------------------------------------------------------------
     @on(Input.Submitted, "#answer")

@@ -10,7 +10,6 @@ from textual.widgets import Static
 from ...deck import Card
 from ...grading import Verdict
 from ...protocol import Outcome
-from ...why import build, render
 
 
 class VerdictPanel(Vertical):
@@ -38,6 +37,8 @@ class VerdictPanel(Vertical):
             body.append_text(Text.assemble("\n", ("warned    ", "dim"), outcome.warnings[0]))
         body.append_text(Text(f"\nran on {outcome.device} in {outcome.seconds * 1000:.1f} ms", style="dim"))
         self._show(body, "-right" if verdict.correct else "-wrong")
+        from ...why import build, render  # Rich tables: imported at the first verdict, not at launch
+
         why = build(outcome.trace)  # computed by the worker from the real tensors; drawn here
         panel = self.query_one("#why", Static)
         panel.display = why is not None
