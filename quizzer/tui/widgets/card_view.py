@@ -70,8 +70,8 @@ class CardView(Vertical):
             return
         highlighted = "rich.syntax" in sys.modules  # the first card paints plain, then highlights
         code.update(code_renderable(card, dark=self.app.current_theme.dark, highlight=highlighted))
-        if not highlighted:  # building the lexer would hold the first paint back by ~100 ms
-            self.set_timer(0.05, lambda: self._highlight(card))
+        if not highlighted:  # building the lexer takes ~100 ms: only once the first card is on screen
+            self.call_after_refresh(self.set_timer, 0.3, lambda: self._highlight(card))
 
     def _highlight(self, card: Card) -> None:
         if card is not self.card:
