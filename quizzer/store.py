@@ -58,6 +58,22 @@ _ROLLUP_REMOVE = """
         DELETE FROM review_tag_days WHERE day = OLD.day AND scheduled <= 0;
 """
 
+# The same for a card's due date and ease/interval counts.
+_CARD_ROLLUP_ADD = """
+        INSERT INTO due_days SELECT NEW.due, 1 WHERE NEW.due IS NOT NULL AND NEW.suspended = 0 AND NEW.removed = 0
+            ON CONFLICT (due) DO UPDATE SET cards = cards + 1;
+        INSERT INTO ease_intervals SELECT NEW.ease, NEW.interval, 1 WHERE NEW.due IS NOT NULL AND NEW.removed = 0
+            ON CONFLICT (ease, interval) DO UPDATE SET cards = cards + 1;
+"""
+_CARD_ROLLUP_REMOVE = """
+        UPDATE due_days SET cards = cards - 1
+            WHERE OLD.due IS NOT NULL AND OLD.suspended = 0 AND OLD.removed = 0 AND due = OLD.due;
+        DELETE FROM due_days WHERE due = OLD.due AND cards <= 0;
+        UPDATE ease_intervals SET cards = cards - 1
+            WHERE OLD.due IS NOT NULL AND OLD.removed = 0 AND ease = OLD.ease AND interval = OLD.interval;
+        DELETE FROM ease_intervals WHERE ease = OLD.ease AND interval = OLD.interval AND cards <= 0;
+"""
+
 MIGRATIONS: list[str] = [
     # 1: decks, cards with SM-2 state, review log
     """
@@ -219,33 +235,13 @@ MIGRATIONS: list[str] = [
     INSERT INTO ease_intervals
         SELECT ease, interval, count(*) FROM cards WHERE due IS NOT NULL AND removed = 0 GROUP BY ease, interval;
     CREATE TRIGGER cards_rollup_insert AFTER INSERT ON cards BEGIN
-        INSERT INTO due_days SELECT NEW.due, 1 WHERE NEW.due IS NOT NULL AND NEW.suspended = 0 AND NEW.removed = 0
-            ON CONFLICT (due) DO UPDATE SET cards = cards + 1;
-        INSERT INTO ease_intervals SELECT NEW.ease, NEW.interval, 1 WHERE NEW.due IS NOT NULL AND NEW.removed = 0
-            ON CONFLICT (ease, interval) DO UPDATE SET cards = cards + 1;
-    END;
+""" + _CARD_ROLLUP_ADD + """    END;
     CREATE TRIGGER cards_rollup_update AFTER UPDATE OF due, suspended, removed, ease, interval ON cards
     WHEN OLD.due IS NOT NEW.due OR OLD.suspended IS NOT NEW.suspended OR OLD.removed IS NOT NEW.removed
          OR OLD.ease IS NOT NEW.ease OR OLD.interval IS NOT NEW.interval BEGIN
-        UPDATE due_days SET cards = cards - 1
-            WHERE OLD.due IS NOT NULL AND OLD.suspended = 0 AND OLD.removed = 0 AND due = OLD.due;
-        DELETE FROM due_days WHERE due = OLD.due AND cards <= 0;
-        UPDATE ease_intervals SET cards = cards - 1
-            WHERE OLD.due IS NOT NULL AND OLD.removed = 0 AND ease = OLD.ease AND interval = OLD.interval;
-        DELETE FROM ease_intervals WHERE ease = OLD.ease AND interval = OLD.interval AND cards <= 0;
-        INSERT INTO due_days SELECT NEW.due, 1 WHERE NEW.due IS NOT NULL AND NEW.suspended = 0 AND NEW.removed = 0
-            ON CONFLICT (due) DO UPDATE SET cards = cards + 1;
-        INSERT INTO ease_intervals SELECT NEW.ease, NEW.interval, 1 WHERE NEW.due IS NOT NULL AND NEW.removed = 0
-            ON CONFLICT (ease, interval) DO UPDATE SET cards = cards + 1;
-    END;
+""" + _CARD_ROLLUP_REMOVE + _CARD_ROLLUP_ADD + """    END;
     CREATE TRIGGER cards_rollup_forget AFTER DELETE ON cards BEGIN
-        UPDATE due_days SET cards = cards - 1
-            WHERE OLD.due IS NOT NULL AND OLD.suspended = 0 AND OLD.removed = 0 AND due = OLD.due;
-        DELETE FROM due_days WHERE due = OLD.due AND cards <= 0;
-        UPDATE ease_intervals SET cards = cards - 1
-            WHERE OLD.due IS NOT NULL AND OLD.removed = 0 AND ease = OLD.ease AND interval = OLD.interval;
-        DELETE FROM ease_intervals WHERE ease = OLD.ease AND interval = OLD.interval AND cards <= 0;
-    END;
+""" + _CARD_ROLLUP_REMOVE + """    END;
     DROP INDEX cards_ease;
     DROP INDEX cards_tags;
     DROP INDEX reviews_deck_day;
