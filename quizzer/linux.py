@@ -61,32 +61,31 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def rss_bytes(pid: int | str = "self") -> int:
-    """Resident memory of one process (0 when unknown)."""
+def _statm(pid: int | str) -> list[int]:
+    """A process's /proc/<pid>/statm in pages (size, resident, shared, ...); [] when unknown."""
     try:
         with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * PAGE
-    except (OSError, ValueError, IndexError):
-        return 0
+            return [int(field) for field in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def rss_bytes(pid: int | str = "self") -> int:
+    """Resident memory of one process (0 when unknown)."""
+    pages = _statm(pid)
+    return pages[1] * PAGE if len(pages) > 1 else 0
 
 
 def vsize_bytes(pid: int | str = "self") -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[0]) * PAGE
-    except (OSError, ValueError, IndexError):
-        return 0
+    pages = _statm(pid)
+    return pages[0] * PAGE if pages else 0
 
 
 def anon_bytes(pid: int | str = "self") -> int:
     """Private (anonymous) resident memory: resident minus file-backed and shared pages. Cheap (no
     walk of the memory map), unlike PSS; a forked child starts with its parent's count."""
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            fields = f.read().split()
-        return max(0, int(fields[1]) - int(fields[2])) * PAGE
-    except (OSError, ValueError, IndexError):
-        return 0
+    pages = _statm(pid)
+    return max(0, pages[1] - pages[2]) * PAGE if len(pages) > 2 else 0
 
 
 def thread_count(pid: int | str = "self") -> int:

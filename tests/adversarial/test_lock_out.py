@@ -20,8 +20,6 @@ from quizzer.in_flight import InFlight
 from quizzer.session import StudySession
 from quizzer.store import Store, StoreError, StoreProblem
 
-from ..conftest import SMALL_DECK
-
 MARK_AND_DIE = textwrap.dedent("""
     import os, signal, sys
     from quizzer.in_flight import InFlight
@@ -29,14 +27,6 @@ MARK_AND_DIE = textwrap.dedent("""
     print("marked", flush=True)
     sys.stdin.readline()  # the parent decides when (and how) this process dies
 """)
-
-
-@pytest.fixture
-def db(tmp_path, write_deck, capsys):
-    path = tmp_path / "q.db"
-    assert main(["add-deck", "--no-check", "--db", str(path), str(write_deck(SMALL_DECK))]) == 0
-    capsys.readouterr()
-    return path
 
 
 def run(capsys, *argv):

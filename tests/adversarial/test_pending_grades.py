@@ -20,7 +20,6 @@ from quizzer.cli import main
 from quizzer.pending import Grade, WriteOutcome, apply_pending, pending_paths, record, write_grade
 from quizzer.store import Store, StoreError, StoreProblem
 
-from ..conftest import SMALL_DECK
 from .test_bad_environment import permissions_bind, unprivileged
 
 HOLD_LOCK = textwrap.dedent("""
@@ -30,14 +29,6 @@ HOLD_LOCK = textwrap.dedent("""
     print("locked", flush=True)
     time.sleep(40)
 """)
-
-
-@pytest.fixture
-def db(tmp_path, write_deck, capsys):
-    path = tmp_path / "q.db"
-    assert main(["add-deck", "--no-check", "--db", str(path), str(write_deck(SMALL_DECK))]) == 0
-    capsys.readouterr()
-    return path
 
 
 def a_grade(**overrides) -> Grade:
