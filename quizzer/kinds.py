@@ -217,10 +217,10 @@ def readings(text: str) -> list[tuple[str, Any]]:
     """Every way an option (or what the learner typed for one) can be read."""
     t = text.strip()
     found: list[tuple[str, Any]] = []
-    if t.lower().rstrip(".!") in ("runs", "no error", "runs fine", "ok", "it runs"):
-        found.append(("raises", Runs()))
-    if (err := parse_error(t)) is not None:
-        found.append(("raises", err))
+    try:  # the raises kind's own reading: "runs", "no error", "raises", "RuntimeError", ...
+        found.append(("raises", parse_runs_or_raises(t)))
+    except Unparsed:
+        pass
     for kind, parser in (("dtype", parse_dtype), ("value", parse_value)):
         try:
             found.append((kind, parser(t)))
