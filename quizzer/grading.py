@@ -20,15 +20,10 @@ from .kinds import (
     parse_answer,
     show_answer,
     spec,
-    truth_bool,
-    truth_dtype,
-    truth_shape,
-    truth_value,
 )
 from .protocol import Outcome
 
-__all__ = ["NotAskable", "Status", "Verdict", "describe_truth", "grade", "right_choice",
-           "truth_bool", "truth_dtype", "truth_shape", "truth_value"]
+__all__ = ["NotAskable", "Status", "Verdict", "describe_truth", "grade", "right_choice"]
 
 
 class Status(StrEnum):

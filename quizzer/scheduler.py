@@ -84,9 +84,6 @@ class Grade(IntEnum):
         return self >= Grade.HARD
 
 
-GRADE_NAMES = {g.value: g.label for g in Grade}
-
-
 @dataclass(frozen=True)
 class Sm2State:
     ease: float = START_EASE
