@@ -11,16 +11,20 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .deck import DeckError, load_decks, requires_problem
+from .errors import QuizzerError
 from .in_flight import InFlight
 from .library import open_library
 from .pending import apply_pending
-from .runner import Runner, WorkerFailed, database_files
 from .settings import SettingError, check_all
 from .store import Store, StoreError, default_db_path, store_error, study_day
 from .terminal_text import visible
+
+if TYPE_CHECKING:  # the worker's client is imported by the commands that run cards, not at start
+    from .runner import Runner
 
 MAX_NEW = 10_000  # new cards a day: more is a typo, and SQLite integers stop at 2**63 anyway
 MAX_LIMIT = 100_000
@@ -117,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # here, not at exit, so a closed pipe is met inside the handlers below
         return code
-    except (DeckError, StoreError, WorkerFailed) as exc:
+    except QuizzerError as exc:  # decks, the database, the worker: one line each
         return _fail(str(exc))
     except sqlite3.Error as exc:  # met after opening: a damaged page, a full disk mid-write
         return _fail(str(store_error(_db(args), exc)))
@@ -223,6 +227,7 @@ def _left_over_card(store: Store, *, ask: bool) -> tuple[str, str] | None:
 
 def cmd_add_deck(args: argparse.Namespace) -> int:
     from .check import check_cards
+    from .runner import Runner, database_files
 
     decks = load_decks([Path(p) for p in args.paths])
     with _open(args) as store:  # an unusable database is said before the cards are run, not after
@@ -259,7 +264,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     try:
         return _check(args)
-    except (DeckError, StoreError, WorkerFailed) as exc:
+    except QuizzerError as exc:  # decks, the database, the worker: one line each
         if not args.json:
             raise
         problems = exc.problems if isinstance(exc, DeckError) else [_RunError(str(exc))]
@@ -356,6 +361,8 @@ class _RunError:
 
 
 def _runners(device: str, quiet: bool = False) -> dict[str, Runner]:
+    from .runner import Runner
+
     if device != "all":
         runner = Runner(device)
         return {runner.wait_ready().device: runner}
@@ -485,6 +492,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from rich.syntax import Syntax
     from rich.text import Text
 
+    from .runner import Runner
     from .why import build, render
 
     deck_id, _, card_id = args.card.partition("/")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .answers import Unparsed
+from .errors import QuizzerError
 from .kinds import Kind, parse_answer
 from .kinds import spec as kind_spec
 from .terminal_text import visible
@@ -165,7 +166,7 @@ def _visible(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-class DeckError(Exception):
+class DeckError(QuizzerError):
     """One or more problems in deck files; str() is one line per problem."""
 
     def __init__(self, problems: list[DeckProblem]):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from .answers import Unparsed
 from .deck import Card
@@ -21,7 +22,9 @@ from .kinds import (
     show_answer,
     spec,
 )
-from .protocol import Outcome
+
+if TYPE_CHECKING:
+    from .protocol import Outcome
 
 __all__ = ["NotAskable", "Status", "Verdict", "describe_truth", "grade", "right_choice"]
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .answers import (
     Ambiguous,
@@ -31,7 +31,9 @@ from .answers import (
     show_value,
     values_equal,
 )
-from .protocol import Outcome
+
+if TYPE_CHECKING:  # only annotations: the protocol is not needed to show a card
+    from .protocol import Outcome
 
 
 class Kind(StrEnum):

@@ -27,12 +27,13 @@ from concurrent.futures import (
     TimeoutError as FutureTimeout,  # not the builtin one before 3.11
 )
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import IO, Any
 
 from . import linux
 from .deck import Card
+from .errors import QuizzerError
 from .protocol import (  # noqa: F401  (Outcome re-exported for older imports)
     CARD_TIMEOUT,
     OUTCOME_CACHE,
@@ -49,6 +50,7 @@ from .protocol import (  # noqa: F401  (Outcome re-exported for older imports)
     describe_value,
     from_wire,
 )
+from .settings import default_device
 
 WORKROOT_PREFIX = "quizzer-"
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -69,8 +71,8 @@ class WorkerInfo:
     guards: tuple[str, ...] = ()
 
 
-class WorkerFailed(RuntimeError):
-    pass
+class WorkerFailed(QuizzerError, RuntimeError):
+    """The worker could not start or stopped for good; the message says why and what to try."""
 
 
 @dataclass(frozen=True)
@@ -86,13 +88,10 @@ SANDBOX = ("unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork",
 NET_ONLY = ("unshare", "--user", "--map-root-user", "--net", "--")
 
 
-def isolation() -> Isolation:
-    """The full sandbox where the kernel allows it; else a network namespace; else nothing, with why."""
-    return _isolation(os.environ.get("QUIZZER_ISOLATE", "1"))
-
-
 @lru_cache(maxsize=4)
-def _isolation(setting: str) -> Isolation:
+def isolation(setting: str = "1") -> Isolation:
+    """The full sandbox where the kernel allows it; else a network namespace; else nothing, with why.
+    `setting` is QUIZZER_ISOLATE ("0" turns the sandbox off)."""
     if setting == "0":
         return Isolation((), "turned off by QUIZZER_ISOLATE=0")
     if not sys.platform.startswith("linux"):
@@ -114,10 +113,6 @@ def _probe(prefix: tuple[str, ...]) -> str:
         return ""
     lines = proc.stderr.strip().splitlines()
     return f"namespaces are not available here ({lines[0] if lines else f'exit code {proc.returncode}'})"
-
-
-def default_device() -> str:
-    return os.environ.get("QUIZZER_DEVICE", "auto") or "auto"
 
 
 def private_paths() -> list[str]:
@@ -175,10 +170,16 @@ class Runner:
         self._cache: OrderedDict[tuple, Future] = OrderedDict()
         self._proc: subprocess.Popen | None = None
         self._workroot = ""
-        self._iso = isolation()  # decided once: a restarted worker gets the same guards
         self.respawns = 0
+        self._isolate = os.environ.get("QUIZZER_ISOLATE", "1")  # the guards are decided now, probed later
 
     # -- lifecycle ----------------------------------------------------------------------------
+    @cached_property
+    def _iso(self) -> Isolation:
+        """Probed once, at the first spawn (probing runs `unshare`: not on the way to the first card),
+        from the setting read when the runner was made; a restarted worker gets the same guards."""
+        return isolation(self._isolate)
+
     @property
     def sandbox_off(self) -> str:
         """'' when snippets run in the sandbox, else one line saying why not (shown once by the UI)."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 DAY_STARTS_AT = "QUIZZER_DAY_STARTS_AT"
 MAX_INTERVAL = "QUIZZER_MAX_INTERVAL"
+DEVICE = "QUIZZER_DEVICE"
 DEFAULT_MAX_INTERVAL = 36_500  # 100 years: longer than anyone studies, far from date overflow
 MAX_INTERVAL_CEILING = 100_000  # date arithmetic stays inside Python's date range from any real day
 
@@ -29,6 +30,11 @@ def max_interval(environ: Mapping[str, str] | None = None) -> int:
     """The longest interval the scheduler may set, in days; QUIZZER_MAX_INTERVAL, default 36,500."""
     return _integer(environ, MAX_INTERVAL, default=DEFAULT_MAX_INTERVAL, low=1, high=MAX_INTERVAL_CEILING,
                     accepted=f"a whole number of days from 1 to {MAX_INTERVAL_CEILING}, e.g. 365")
+
+
+def default_device(environ: Mapping[str, str] | None = None) -> str:
+    """Where snippets run unless --device says: QUIZZER_DEVICE, default auto (CUDA, else MPS, else CPU)."""
+    return (os.environ if environ is None else environ).get(DEVICE, "auto") or "auto"
 
 
 def check_all(environ: Mapping[str, str] | None = None) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .deck import Card, Deck
+from .errors import QuizzerError
 from .scheduler import MATURE_DAYS, Schedule, Scheduled, Sm2State, check_grade, next_states
 from .settings import day_start_hour as _day_start_hour
 from .settings import max_interval
@@ -331,7 +332,7 @@ class StoreProblem(enum.Enum):
     OTHER = "other"
 
 
-class StoreError(Exception):
+class StoreError(QuizzerError):
     """A one-line message for the learner, and the problem behind it for code that reacts to it."""
 
     def __init__(self, message: str, problem: StoreProblem = StoreProblem.OTHER):

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 import pytest
+from textual.widgets._footer import FooterKey
 
 from quizzer.deck import parse_deck
 from quizzer.runner import Outcome
 from quizzer.session import SessionSummary, StudySession
 from quizzer.store import Store
 from quizzer.tui.app import QuizzerApp
+from quizzer.tui.widgets.top_bar import Readiness
 from quizzer.tui.screens.summary import SummaryScreen
 
 from .fakes import CannedRunner
-from .test_study import DECK
+from .test_study import DECK, until
 
 OUTCOMES = {
     "shape": Outcome("value", value={"type": "Tensor", "repr": "tensor([[2., 2., 2.],\n        [2., 2., 2.]])",
@@ -32,10 +35,11 @@ def app(tmp_path):
 
 
 async def settle(pilot):
-    """Let the badge turn ready and the deferred code highlighting land before the picture."""
-    await pilot.pause(0.1)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.1)
+    """Wait for what lands after the first paint (the footer, the ready badge, the highlighted code)."""
+    app = pilot.app
+    await until(pilot, lambda: bool(app.screen.query(FooterKey)) and app.badge[1] is Readiness.READY
+                and "rich.syntax" in sys.modules, "the footer's keys, the badge and the highlighting")
+    await pilot.pause()
 
 
 def test_card_screen(snap_compare, app):

@@ -18,10 +18,10 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from ...deck import Card
 from ...grading import Status, Verdict, grade
@@ -29,17 +29,17 @@ from ...in_flight import Flights, InFlight
 from ...kinds import Control, spec
 from ...pending import Grade as PendingGrade
 from ...pending import WriteOutcome, write_grade
-from ...protocol import Outcome
 from ...scheduler import Grade
 from ...session import GradeOption, QueueItem, StudySession
 from ...store import Review, Store, StoreError
 from ..widgets.answer_box import AnswerBox
-from ..widgets.badge import DeviceBadge
 from ..widgets.card_view import CardView
 from ..widgets.grade_bar import GradeBar, GradeChoice
+from ..widgets.top_bar import TopBar
 from ..widgets.verdict_panel import VerdictPanel
 
 if TYPE_CHECKING:
+    from ...protocol import Outcome
     from ..app import QuizzerApp
 
 SLOW_WRITE_S = 0.3  # a write slower than this is waiting for another writer: say so
@@ -103,20 +103,21 @@ class StudyScreen(Screen[None]):
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        with Horizontal(id="topbar"):
-            yield Static(id="deck-title")
-            yield Static(id="progress")
-            yield DeviceBadge(id="badge")
+        yield TopBar()
         with VerticalScroll(id="body"):
             yield CardView(id="card")
             yield AnswerBox(id="answer-box")
-        yield GradeBar(id="grades")
 
     def on_mount(self) -> None:
+        self.query_one(TopBar).badge = self.quizzer.badge
         self.show_card()
         # The footer costs about a quarter of the launch (it recomposes as it measures itself):
         # the card comes first, the key list right after.
-        self.call_after_refresh(self.mount, Footer())
+        self.quizzer.after_first_paint(self._mount_footer)
+
+    async def _mount_footer(self) -> None:
+        await self.mount(Footer())
+        self.refresh_bindings()  # a footer lists the keys when the bindings are next published
 
     # -- state --------------------------------------------------------------------------------
     def set_phase(self, phase: Phase) -> None:
@@ -154,19 +155,21 @@ class StudyScreen(Screen[None]):
             self.post_message(self.Finished())
             return
         card = self.item.state.card
-        self.call_after_refresh(self._precompute)
+        self.quizzer.after_first_paint(self._precompute)
         counts = self.session.counts()
-        self.query_one("#deck-title", Static).update(Text(self.item.state.deck_title, style="bold"))
-        self.query_one("#progress", Static).update(Text.assemble(
+        bar = self.query_one(TopBar)
+        bar.deck = self.item.state.deck_title
+        bar.progress = Text.assemble(
             (f"{self.session.position}/{self.session.total}  ", "dim"),
             (f"new {counts['new']}", "cyan"), "  ",
-            (f"again {counts['again']}", "red"), "  ", (f"review {counts['review']}", "green")))
+            (f"again {counts['again']}", "red"), "  ", (f"review {counts['review']}", "green"))
         device = self.quizzer.running_device if isinstance(card.expect, dict) and not card.device else None
         self.query_one(CardView).show(card, SOURCES[self.item.source], device)
         self.query_one(AnswerBox).show(card)
         for panel in self.query(VerdictPanel):
             panel.clear()
-        self.query_one(GradeBar).display = False
+        for grades in self.query(GradeBar):
+            grades.display = False
         body = self.query_one("#body", VerticalScroll)
         body.scroll_home(animate=False)
         if spec(card.kind).control in (Control.KEYS, Control.REVEAL):
@@ -242,7 +245,7 @@ class StudyScreen(Screen[None]):
         self.verdict_correct = verdict.correct
         self.answer_text, self.seconds = text, seconds
         self.set_phase(Phase.VERDICT)
-        self._show_grades()
+        await self._show_grades()
 
     async def action_reveal(self) -> None:
         card = self.card
@@ -253,14 +256,23 @@ class StudyScreen(Screen[None]):
         self.query_one(AnswerBox).hide()
         (await self.verdict_panel()).show_recall(card)
         self.set_phase(Phase.REVEALED)
-        self._show_grades()
+        await self._show_grades()
 
-    def _show_grades(self) -> None:
+    async def _show_grades(self) -> None:
         """The session offers the grades the verdict allows, each with what it would schedule."""
         self.options = self.session.options(self.verdict_correct, self.seconds)
         default = next(int(o.grade) for o in self.options if o.default)
         choices = tuple(GradeChoice(int(o.grade), o.label, o.interval) for o in self.options)
-        self.query_one(GradeBar).show(choices, default)
+        (await self.grade_bar()).show(choices, default)
+
+    async def grade_bar(self) -> GradeBar:
+        """The grade row, mounted below the body the first time grades are offered."""
+        found = self.query(GradeBar)
+        if found:
+            return found.first()
+        bar = GradeBar(id="grades")
+        await self.mount(bar, after=self.query_one("#body"))
+        return bar
 
     def action_scroll(self, pages: int) -> None:
         body = self.query_one("#body", VerticalScroll)

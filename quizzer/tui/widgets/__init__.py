@@ -1,1 +1,1 @@
-"""Widgets grouped by feature: the card, the answer, the verdict, the grades, the device badge."""
+"""Widgets grouped by feature: the card, the answer, the verdict, the grades, the top bar."""

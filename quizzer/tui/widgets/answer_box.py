@@ -71,7 +71,7 @@ class AnswerBox(Vertical):
         if box.display:
             expects = tuple(card.expect.values()) if isinstance(card.expect, dict) else (card.expect or "",)
             box.placeholder = placeholder(card.kind, expects)
-            self.call_after_refresh(box.focus)
+            box.focus()
         if control is Control.PICK:
             options = self._options()
             options.display = True
@@ -79,9 +79,10 @@ class AnswerBox(Vertical):
             options.add_options([Option(choice_label(i, c), id=str(i)) for i, c in enumerate(card.choices)])
             options.highlighted = None
         if control is Control.KEYS:
-            prompt.update(Text.from_markup("[b]y[/b] yes   ·   [b]n[/b] no   ·   [b]e[/b] it raises"))
+            prompt.update(Text.assemble(("y", "bold"), " yes   ·   ", ("n", "bold"), " no   ·   ",
+                                        ("e", "bold"), " it raises"))
         elif control is Control.REVEAL:
-            prompt.update(Text.from_markup("Think of your answer, then press [b]space[/b] to see it."))
+            prompt.update(Text.assemble("Think of your answer, then press ", ("space", "bold"), " to see it."))
 
     def hide(self) -> None:
         for widget in self.query("#answer, #choices, #prompt"):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, cast
 
 from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -12,6 +14,9 @@ from textual.widgets import Static
 
 from ...deck import Card
 from ...terminal_text import visible
+
+if TYPE_CHECKING:
+    from ..app import QuizzerApp
 
 
 def shown_ask(card: Card) -> str | None:
@@ -41,10 +46,23 @@ def code_renderable(card: Card, *, dark: bool, highlight: bool) -> RenderableTyp
             parts.append(Text.assemble((">>> ", "bold"), line))
     else:
         if code.strip():
-            parts.append(Text(code))
+            parts.append(numbered(code))
         if ask:
             parts.append(Text.assemble((">>> ", "bold"), ask))
     return Group(*parts)
+
+
+def numbered(code: str) -> Table:
+    """Plain code laid out as `Syntax` lays it out (a right-aligned line-number gutter, wrapped lines
+    indented past it), so the highlighted version that replaces it adds colour and moves nothing."""
+    lines = code.split("\n")
+    gutter = len(str(len(lines))) + 3
+    grid = Table.grid()
+    grid.add_column(width=gutter, no_wrap=True)
+    grid.add_column(ratio=1)
+    for number, line in enumerate(lines, 1):
+        grid.add_row(Text(f"{number:>{gutter - 1}} ", style="dim"), Text(line))
+    return grid
 
 
 class CardView(Vertical):
@@ -71,7 +89,7 @@ class CardView(Vertical):
         highlighted = "rich.syntax" in sys.modules  # the first card paints plain, then highlights
         code.update(code_renderable(card, dark=self.app.current_theme.dark, highlight=highlighted))
         if not highlighted:  # building the lexer takes ~100 ms: only once the first card is on screen
-            self.call_after_refresh(self.set_timer, 0.3, lambda: self._highlight(card))
+            cast("QuizzerApp", self.app).after_first_paint(lambda: self._highlight(card))
 
     def _highlight(self, card: Card) -> None:
         if card is not self.card:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -9,7 +11,9 @@ from textual.widgets import Static
 
 from ...deck import Card
 from ...grading import Verdict
-from ...protocol import Outcome
+
+if TYPE_CHECKING:
+    from ...protocol import Outcome
 
 
 class VerdictPanel(Vertical):
