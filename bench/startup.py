@@ -1,7 +1,7 @@
 """Launch -> first card visible, as a person would see it: `quizzer study` in a real terminal (tmux),
 against the floor Textual sets: an app that shows one label, launched and watched the same way.
 
-    python bench/startup.py [--runs 9]
+    python bench/startup.py [--runs 21]
 
 Each run starts a command in a fresh 80x24 tmux window and polls the screen with
 `tmux capture-pane` every 10 ms until the expected text is drawn (polling every 5 ms costs the
@@ -13,9 +13,10 @@ machine slows both alike, and the first run of each only warms the OS file cache
   also when the device badge turns from "warming up" to ready, i.e. torch has loaded in the worker.
 * one label: `python one_label.py`, a Textual app whose only widget is a Label, until it shows.
 
-quizzer's bytecode is compiled first (see compile_bytecode). Prints both medians and their ratio; the target is quizzer <= 1.3x the one-label app (the share
-of launch time that is quizzer's own: its imports, opening the library, building the queue, its
-screen), and an absolute <= 500 ms.
+quizzer's bytecode is compiled first (see compile_bytecode). Prints both medians and their ratio;
+the target is quizzer <= 1.3x the one-label app (the share of launch time that is quizzer's own:
+its imports, opening the library, building the queue, its screen). The absolute figure (<= 500 ms)
+is printed too; unlike the ratio it moves with the machine's load.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def summary(name: str, values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
     if not shutil.which("tmux"):
         raise SystemExit("bench/startup.py needs tmux (apt-get install tmux)")
@@ -132,11 +133,13 @@ def measure(runs: int) -> tuple[list[float], list[float], list[float]]:
 
 def report(runs: int, cards: list[float], labels: list[float], readies: list[float]) -> None:
     ratio = statistics.median(cards) / statistics.median(labels)
+    paired = statistics.median(card / label for card, label in zip(cards, labels))
     print(f"startup bench · {runs} runs each, alternating · 80x24 tmux · {os.cpu_count()} CPUs\n")
     print(summary("quizzer study: launch -> first card visible", cards))
     print(summary("one-label Textual app: launch -> label visible", labels))
     print(f"ratio quizzer / one-label app: {ratio:.2f}x; target <= {TARGET_RATIO}x: "
           f"{'PASS' if ratio <= TARGET_RATIO else 'MISS'}")
+    print(f"  (each quizzer run over the label run right after it, median: {paired:.2f}x; a check on load drift)")
     print(f"quizzer absolute: target <= {TARGET_MS} ms: {'PASS' if statistics.median(cards) * 1000 <= TARGET_MS else 'MISS'}")
     if readies:
         print(summary("quizzer: launch -> worker ready (badge shows the device)", readies))

@@ -21,10 +21,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from ...deck import Card
-from ...grading import Status, Verdict, grade
 from ...in_flight import Flights, InFlight
 from ...kinds import Control, spec
 from ...pending import Grade as PendingGrade
@@ -39,6 +37,7 @@ from ..widgets.top_bar import TopBar
 from ..widgets.verdict_panel import VerdictPanel
 
 if TYPE_CHECKING:
+    from ...grading import Verdict
     from ...protocol import Outcome
     from ..app import QuizzerApp
 
@@ -116,6 +115,8 @@ class StudyScreen(Screen[None]):
         self.quizzer.after_first_paint(self._mount_footer)
 
     async def _mount_footer(self) -> None:
+        from textual.widgets import Footer
+
         await self.mount(Footer())
         self.refresh_bindings()  # a footer lists the keys when the bindings are next published
 
@@ -215,6 +216,8 @@ class StudyScreen(Screen[None]):
             outcome = future.result()
         if card is not self.card:
             return
+        from ...grading import Status, grade  # at the first verdict, not before the first card
+
         verdict = grade(card, text, outcome)
         if verdict.status is Status.UNPARSED:
             self.set_phase(Phase.QUESTION)

@@ -10,9 +10,9 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from ...deck import Card
-from ...grading import Verdict
 
 if TYPE_CHECKING:
+    from ...grading import Verdict
     from ...protocol import Outcome
 
 
