@@ -57,6 +57,7 @@ def one_run(command: str, shown: str, session: str, wait_badge: bool = False) ->
     """Seconds from launch until `shown` is on screen, and (with wait_badge) until the worker is ready."""
     start = time.perf_counter()
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(ROOT), command)
+    pane = int(tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip() or 0)
     first = ready = None
     try:
         while time.perf_counter() - start < 20:
@@ -74,9 +75,22 @@ def one_run(command: str, shown: str, session: str, wait_badge: bool = False) ->
     finally:
         last = tmux("capture-pane", "-p", "-t", session)
         tmux("kill-session", "-t", session)
+        settle(pane)
     if first is None:
         raise SystemExit(f"{shown!r} never appeared for {command}; the screen was:\n{last}")
     return first, ready
+
+
+def settle(pane: int, limit: float = 5.0) -> None:
+    """Wait until the run just killed has left: its process, and any worker it started (they quit in
+    ~0.2 s), so that the next run does not share the CPUs with a program shutting down."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        alive = pane > 0 and Path(f"/proc/{pane}").exists()
+        workers = subprocess.run(["pgrep", "-f", "from quizzer.worker import main"], capture_output=True).stdout
+        if not alive and not workers.strip():
+            return
+        time.sleep(0.02)
 
 
 def summary(name: str, values: list[float]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -89,6 +90,9 @@ class QuizzerApp(App[None]):
 
     def on_ready(self) -> None:
         self._painted = True
+        if not gc.isenabled():  # `quizzer study` starts without collecting (see cli.cmd_study)
+            gc.freeze()  # what start-up made stays: later collections need not scan it again
+            gc.enable()
         waiting, self._after_paint = self._after_paint, []
         for callback in waiting:
             self.set_timer(SETTLE_S, callback)

@@ -56,6 +56,9 @@ class Phase(Enum):
 
 
 class StudyScreen(Screen[None]):
+    # No automatic focus: it would focus the answer box as the screen is composed, before the card
+    # says whether it wants the box or the keys (a restyle of the screen for nothing); show_card does.
+    AUTO_FOCUS = ""
     BINDINGS = [
         Binding("enter", "accept", "Grade", show=True),
         *(Binding(str(int(g)), f"grade({int(g)})", g.label, show=False) for g in Grade),
