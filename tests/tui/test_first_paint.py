@@ -96,3 +96,47 @@ def test_plain_code_is_laid_out_as_the_highlighted_code_that_replaces_it(lines, 
 
     highlighted = Syntax(code, "python", line_numbers=True, word_wrap=True, background_color="default")
     assert shown(numbered(code)) == shown(highlighted)
+
+
+KEYS_FIRST = """\
+id: order
+title: Keys first
+cards:
+  - id: flag
+    kind: bool
+    question: Does x require grad?
+    code: x = torch.ones(2)
+    ask: x.requires_grad
+  - id: shape
+    kind: shape
+    question: Shape of x + y?
+    code: |
+      x = torch.ones(2, 1)
+      y = torch.ones(3)
+    ask: x + y
+"""
+
+
+async def test_a_text_box_is_built_when_a_card_first_needs_one_and_takes_the_keys(tmp_path, runner):
+    """The first card is answered with keys, so no text box is built for it; the next card's box is
+    made then, has the focus, and what the learner types is graded."""
+    from quizzer.deck import parse_deck
+    from quizzer.store import Store
+
+    from .test_study import grade_with, type_answer
+
+    path = tmp_path / "keys-first.db"
+    with Store(path) as s:
+        s.import_decks([parse_deck(KEYS_FIRST.encode(), "order.yaml")])
+    app = app_for(path, runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "Does x require grad?" in text(app, "#question")
+        assert not app.screen.query("#answer") and "y yes" in text(app, "#prompt")
+        await pilot.press("n")
+        await until(pilot, lambda: "✓ Right" in text(app, "#verdict"), "the verdict")
+        await grade_with(pilot, "enter")
+        assert "Shape of x + y?" in text(app, "#question")
+        assert app.focused is app.screen.query_one("#answer") and not app.screen.query_one("#prompt").display
+        await type_answer(pilot, "2x3")
+        assert "✓ Right" in text(app, "#verdict")
+    app.store.close()

@@ -289,7 +289,8 @@ async def test_a_busy_database_never_freezes_the_screen_nor_loses_the_grade(db, 
         blocker.execute("BEGIN IMMEDIATE")
         try:
             await pilot.press("4")
-            await until(pilot, lambda: "waiting for the database" in text(app, "#hint"), "the busy notice")
+            await until(pilot, lambda: bool(app.screen.query("#hint")) and "waiting for the database" in text(app, "#hint"),
+                        "the busy notice")  # the hint line is mounted with its first hint
             assert app.screen.phase is Phase.SAVING and app.session.current.state.card.id == "shape"
             await pilot.press("question_mark")  # the screen still answers keys
             await pilot.pause()

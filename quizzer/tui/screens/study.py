@@ -108,7 +108,8 @@ class StudyScreen(Screen[None]):
         yield TopBar()
         with VerticalScroll(id="body"):
             yield CardView(id="card")
-            yield AnswerBox(id="answer-box")
+            current = self.session.current
+            yield AnswerBox(spec(current.state.card.kind).control if current else None, id="answer-box")
 
     def on_mount(self) -> None:
         self.query_one(TopBar).badge = self.quizzer.badge

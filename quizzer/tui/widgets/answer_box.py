@@ -6,12 +6,15 @@ Every kind of answer leaves this widget the same way, as the text the learner ty
 
 from __future__ import annotations
 
+from typing import cast
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -28,76 +31,100 @@ class AnswerInput(Input):
 
 
 class AnswerBox(Vertical):
-    """The answer control the card's kind asks for, and the hint line under it."""
+    """The answer control the card's kind asks for, and the hint line under it.
+
+    Each part is mounted the first time a card needs it (the first card's at compose): a first
+    card that is answered with keys never builds a text box, one that is typed never a key prompt.
+    """
 
     BINDINGS = [
         Binding("up", "move(-1)", "Previous option", show=False),
         Binding("down", "move(1)", "Next option", show=False),
     ]
+    PARTS = ("answer", "choices", "prompt", "hint")  # top to bottom
 
     class Submitted(Message):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
 
+    def __init__(self, first: Control | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.first = first  # the control the first card asks for
+
     def compose(self) -> ComposeResult:
-        yield AnswerInput(id="answer")
-        yield Static(id="prompt")
-        yield Static(id="hint")
+        if self.first in (Control.TYPE, Control.PICK):
+            yield self._make("answer")
+        if self.first in (Control.KEYS, Control.REVEAL):
+            yield self._make("prompt")
 
     card: Card | None = None
 
-    def _options(self) -> OptionList:
-        """The option list, mounted the first time a choice card needs it (a faster first card)."""
-        found = self.query("#choices")
+    @staticmethod
+    def _make(part: str) -> Widget:
+        if part == "answer":
+            return AnswerInput(id="answer")
+        if part == "choices":
+            options = OptionList(id="choices")
+            options.can_focus = False  # typing goes to the box above it
+            return options
+        return Static(id=part)
+
+    def _part(self, part: str) -> Widget:
+        """The part, mounted in its place the first time it is needed."""
+        found = self.query(f"#{part}")
         if found:
-            return found.first(OptionList)
-        options = OptionList(id="choices")
-        options.can_focus = False  # typing goes to the box above it
-        self.mount(options, before=self.query_one("#prompt"))
-        return options
+            return found.first()
+        widget = self._make(part)
+        below = [child for child in self.children if child.id in self.PARTS[self.PARTS.index(part) + 1:]]
+        self.mount(widget, before=below[0] if below else None)
+        return widget
+
+    def _hide(self, *parts: str) -> None:
+        for widget in self.query(", ".join(f"#{part}" for part in parts)):
+            widget.display = False
 
     # -- showing ------------------------------------------------------------------------------
     def show(self, card: Card) -> None:
         self.card = card
         control = spec(card.kind).control
-        box, prompt = self.query_one("#answer", Input), self.query_one("#prompt", Static)
-        box.display = control in (Control.TYPE, Control.PICK)
-        for shown in self.query("#choices"):
-            shown.display = False
-        prompt.display = control in (Control.KEYS, Control.REVEAL)
+        self._hide("answer", "choices", "prompt")
         self.clear_hint()
-        box.value = ""
-        if box.display:
+        if control in (Control.TYPE, Control.PICK):
+            box = cast("Input", self._part("answer"))
+            box.display = True
+            box.value = ""
             expects = tuple(card.expect.values()) if isinstance(card.expect, dict) else (card.expect or "",)
             box.placeholder = placeholder(card.kind, expects)
             box.focus()
         if control is Control.PICK:
-            options = self._options()
+            options = cast("OptionList", self._part("choices"))
             options.display = True
             options.clear_options()
             options.add_options([Option(choice_label(i, c), id=str(i)) for i, c in enumerate(card.choices)])
             options.highlighted = None
-        if control is Control.KEYS:
-            prompt.update(Text.assemble(("y", "bold"), " yes   ·   ", ("n", "bold"), " no   ·   ",
-                                        ("e", "bold"), " it raises"))
-        elif control is Control.REVEAL:
-            prompt.update(Text.assemble("Think of your answer, then press ", ("space", "bold"), " to see it."))
+        if control in (Control.KEYS, Control.REVEAL):
+            prompt = cast("Static", self._part("prompt"))
+            prompt.display = True
+            if control is Control.KEYS:
+                prompt.update(Text.assemble(("y", "bold"), " yes   ·   ", ("n", "bold"), " no   ·   ",
+                                            ("e", "bold"), " it raises"))
+            else:
+                prompt.update(Text.assemble("Think of your answer, then press ", ("space", "bold"), " to see it."))
 
     def hide(self) -> None:
-        for widget in self.query("#answer, #choices, #prompt"):
-            widget.display = False
+        self._hide("answer", "choices", "prompt")
         self.clear_hint()
 
     def show_hint(self, message: str) -> None:
-        hint = self.query_one("#hint", Static)
+        hint = cast("Static", self._part("hint"))
         hint.update(Text(message, style="italic"))
         hint.display = True
 
     def clear_hint(self) -> None:
-        hint = self.query_one("#hint", Static)
-        hint.update("")
-        hint.display = False
+        for hint in self.query("#hint").results(Static):
+            hint.update("")
+            hint.display = False
 
     def focus_box(self) -> None:
         self.query_one("#answer", Input).focus()
