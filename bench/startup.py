@@ -1,7 +1,7 @@
 """Launch -> first card visible, as a person would see it: `quizzer study` in a real terminal (tmux),
 against the floor Textual sets: an app that shows one label, launched and watched the same way.
 
-    python bench/startup.py [--runs 21]
+    python bench/startup.py [--runs 31]
 
 Each run starts a command in a fresh 80x24 tmux window and polls the screen with
 `tmux capture-pane` every 10 ms until the expected text is drawn (polling every 5 ms costs the
@@ -100,7 +100,7 @@ def summary(name: str, values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--runs", type=int, default=31)
     args = parser.parse_args()
     if not shutil.which("tmux"):
         raise SystemExit("bench/startup.py needs tmux (apt-get install tmux)")
