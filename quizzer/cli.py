@@ -423,9 +423,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     with _open(args, read_only_ok=args.json or not args.tui) as store:
         if args.tui:
             from .session import StudySession
-            from .tui.app import QuizzerApp
+            from .tui.app import QuizzerApp, Start
 
-            QuizzerApp(store, StudySession(store), start="stats").run()
+            QuizzerApp(store, StudySession(store), start=Start.STATS).run()
             return 0
         today = study_day()
         decks = store.deck_stats(today)

@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -35,6 +36,13 @@ def guess_device(choice: str) -> str:
     return "mps" if sys.platform == "darwin" else "cpu"
 
 
+class Start(Enum):
+    """The screen the app opens on."""
+
+    STUDY = "study"  # the first card (or what to do when nothing is due)
+    STATS = "stats"  # the dashboard; leaving it quits
+
+
 SETTLE_S = 0.15  # after the first frame is written, before the next work starts (see after_first_paint)
 
 
@@ -44,7 +52,7 @@ class QuizzerApp(App[None]):
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
     def __init__(self, store: Store, session: StudySession, runner: Runner | None = None, *,
-                 device: str | None = None, own_runner: bool = True, start: str = "study") -> None:
+                 device: str | None = None, own_runner: bool = True, start: Start = Start.STUDY) -> None:
         super().__init__()
         self.start = start
         self.store = store
@@ -62,12 +70,12 @@ class QuizzerApp(App[None]):
         """The first card is the app's first screen, not a screen pushed over a blank one: Textual
         lays a pushed screen out inside its start-up batch, draws it for nothing and again a tick
         later, while the default screen is laid out and drawn once, right after start-up."""
-        if self.start == "study" and self.session.current is not None:
+        if self.start is Start.STUDY and self.session.current is not None:
             return StudyScreen(self.session)
         return super().get_default_screen()
 
     def on_mount(self) -> None:
-        if self.start == "stats":
+        if self.start is Start.STATS:
             self.action_stats()
             return
         if not isinstance(self.screen, StudyScreen):
@@ -173,7 +181,7 @@ class QuizzerApp(App[None]):
     def _after_stats(self, tags: list[str] | None) -> None:
         """Back from the stats screen; with tags, study just those topics."""
         if not tags:
-            if self.start == "stats":
+            if self.start is Start.STATS:
                 self.exit()
             return
         self.session.load_tags(tags)

@@ -81,3 +81,16 @@ def test_stats_screen_snapshot(snap_compare, store):
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_stats)
+
+
+async def test_stats_opened_on_its_own_quits_when_left(store):
+    """`quizzer stats --tui` opens on the dashboard, and Esc leaves the app."""
+    from quizzer.tui.app import Start
+
+    app = QuizzerApp(store, StudySession(store), runner=CannedRunner({}), start=Start.STATS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, StatsScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.return_code is not None or not app.is_running  # the app exited
