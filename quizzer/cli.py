@@ -176,9 +176,10 @@ def _open(args: argparse.Namespace, *, read_only_ok: bool = False) -> Store:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    # Starting up makes ~half a million objects (Textual, Rich, quizzer's modules and screen) and no
-    # garbage: collecting while it runs costs ~30 ms of the launch. The app turns collection back on
-    # at its first paint, with what start-up made frozen out of later collections (QuizzerApp.on_ready).
+    # Starting up makes tens of thousands of long-lived objects (Textual, Rich, quizzer's modules and
+    # screen) and no garbage: collecting while it runs costs ~30 ms of the launch. The app turns
+    # collection back on at its first paint, with what start-up made frozen out of later collections
+    # (QuizzerApp.on_ready).
     gc.disable()
     try:
         return _study(args)
