@@ -15,7 +15,7 @@ from quizzer.tui.widgets.card_view import numbered
 from quizzer.tui.widgets.top_bar import Readiness, TopBar
 
 from .fakes import CannedRunner
-from .test_study import DECK, app_for, db, text, until  # noqa: F401  (db is a fixture)
+from .test_study import DECK, app_for, db, deck_db, text, until  # noqa: F401  (db is a fixture)
 
 
 def test_the_first_card_loads_neither_the_worker_client_nor_what_comes_after_it(tmp_path):
@@ -62,12 +62,7 @@ async def test_the_worker_is_made_only_after_the_first_card_is_on_screen(db, mon
 
 async def test_the_top_bar_keeps_progress_and_device_and_cuts_a_long_deck_title(tmp_path):
     long_title = "A deck title far too long to fit beside the progress and the device badge at eighty columns"
-    path = tmp_path / "long.db"
-    from quizzer.deck import parse_deck
-    from quizzer.store import Store
-
-    with Store(path) as s:
-        s.import_decks([parse_deck(DECK.replace("title: Flow deck", f"title: {long_title}").encode(), "flow.yaml")])
+    path = deck_db(tmp_path / "long.db", DECK.replace("title: Flow deck", f"title: {long_title}"))
     app = app_for(path, CannedRunner({}))
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.badge[1] is Readiness.READY, "the badge")
@@ -120,15 +115,9 @@ cards:
 async def test_a_text_box_is_built_when_a_card_first_needs_one_and_takes_the_keys(tmp_path, runner):
     """The first card is answered with keys, so no text box is built for it; the next card's box is
     made then, has the focus, and what the learner types is graded."""
-    from quizzer.deck import parse_deck
-    from quizzer.store import Store
-
     from .test_study import grade_with, type_answer
 
-    path = tmp_path / "keys-first.db"
-    with Store(path) as s:
-        s.import_decks([parse_deck(KEYS_FIRST.encode(), "order.yaml")])
-    app = app_for(path, runner)
+    app = app_for(deck_db(tmp_path / "keys-first.db", KEYS_FIRST), runner)
     async with app.run_test(size=(80, 24)) as pilot:
         assert "Does x require grad?" in text(app, "#question")
         assert not app.screen.query("#answer") and "y yes" in text(app, "#prompt")

@@ -51,12 +51,16 @@ cards:
 """
 
 
+def deck_db(path, deck: str = DECK):
+    """A database at `path` holding one deck, given as its YAML text."""
+    with Store(path) as s:
+        s.import_decks([parse_deck(deck.encode(), "flow.yaml")])
+    return path
+
+
 @pytest.fixture
 def db(tmp_path):
-    path = tmp_path / "study.db"
-    with Store(path) as s:
-        s.import_decks([parse_deck(DECK.encode(), "flow.yaml")])
-    return path
+    return deck_db(tmp_path / "study.db")
 
 
 def app_for(db, runner, **kw):
